@@ -1,0 +1,1 @@
+"""The loss-agnostic core: namespaces and dtypes, validation, reduction, stable primitives."""

@@ -1,0 +1,178 @@
+"""Argument validation. Every error names the argument and says what was expected.
+
+Shape and dtype checks are free and always on. Checks of *values* (labels in range, probabilities
+in [0, 1], finite targets, non-negative weights) read the data, which costs a pass and, on a GPU,
+a synchronisation; they are on by default, can be switched off with :func:`set_checks`, and are
+skipped while JAX traces (``jax.jit``) or ``torch.compile`` compiles, where values do not exist yet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .backend import Array, Namespace, floating_dtype_name, is_floating, is_integer
+
+REDUCTIONS = ("none", "mean", "sum")
+
+_value_checks = True
+
+
+def set_checks(enabled: bool) -> bool:
+    """Turn the value checks on or off for the whole process; returns the previous setting."""
+    global _value_checks
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool, got {enabled!r}")
+    previous, _value_checks = _value_checks, enabled
+    return previous
+
+
+@contextmanager
+def checks(enabled: bool) -> Iterator[None]:
+    """Context manager form of :func:`set_checks`."""
+    previous = set_checks(enabled)
+    try:
+        yield
+    finally:
+        set_checks(previous)
+
+
+def _compiling(xp: Namespace) -> bool:
+    if "torch" in xp.__name__:
+        import torch
+
+        return bool(torch.compiler.is_compiling())
+    return False
+
+
+def any_true(xp: Namespace, condition: Array) -> bool:
+    """``True`` when some element of ``condition`` holds; ``False`` when values cannot be read.
+
+    Values cannot be read under tracing (``jax.jit``, ``torch.compile``) or when checks are off.
+    """
+    if not _value_checks or _compiling(xp):
+        return False
+    try:
+        return bool(xp.any(condition))
+    except Exception as error:  # a tracer refusing concretisation; anything else is a real error
+        if type(error).__name__ in {"ConcretizationTypeError", "TracerBoolConversionError"}:
+            return False
+        raise
+
+
+def first(xp: Namespace, x: Array, condition: Array) -> Any:
+    """The first element of ``x`` where ``condition`` holds, for error messages."""
+    flat_x = xp.reshape(x, (-1,))
+    flat_c = xp.reshape(condition, (-1,))
+    index = int(xp.argmax(xp.astype(flat_c, xp.int8)))
+    value = flat_x[index]
+    return bool(value) if value.dtype == xp.bool else float(value) if is_floating(xp, value.dtype) else int(value)
+
+
+def reduction(value: Any) -> str:
+    if value not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}; got {value!r}")
+    return str(value)
+
+
+def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+         low_open: bool = False, high_open: bool = False) -> float:
+    """A real hyper-parameter in ``[low, high]`` (``(low, ...`` with ``low_open``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name} must be a number, got nan")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise ValueError(f"{name} must lie in {interval}, got {value}")
+    return value
+
+
+def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return str(value)
+
+
+def axis(value: Any, ndim: int, arg: str = "pred") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"axis must be an int, got {type(value).__name__} {value!r}")
+    if ndim == 0:
+        raise ValueError(f"{arg} must have a class axis, got a 0-d array")
+    if not -ndim <= value < ndim:
+        raise ValueError(f"axis {value} is out of range for {arg} with {ndim} dimension(s)")
+    return value % ndim
+
+
+def floating(xp: Namespace, name: str, x: Array) -> None:
+    if not is_floating(xp, x.dtype):
+        raise TypeError(
+            f"{name} must be a real floating-point array, got dtype {floating_dtype_name(x.dtype)}"
+        )
+
+
+def labels_dtype(xp: Namespace, name: str, x: Array) -> None:
+    if not is_integer(xp, x.dtype):
+        raise TypeError(
+            f"{name} must hold integer class labels, got dtype {floating_dtype_name(x.dtype)}; "
+            "for one-hot or soft targets use categorical_cross_entropy"
+        )
+
+
+def real_or_label_dtype(xp: Namespace, name: str, x: Array) -> None:
+    if not (is_floating(xp, x.dtype) or is_integer(xp, x.dtype) or x.dtype == xp.bool):
+        raise TypeError(f"{name} must be a real array, got dtype {floating_dtype_name(x.dtype)}")
+
+
+def same_shape(pred: Array, target: Array, target_name: str = "target") -> None:
+    if tuple(pred.shape) != tuple(target.shape):
+        hint = ""
+        if tuple(pred.shape) in {(*target.shape, 1), (1, *target.shape)} or tuple(target.shape) in {
+            (*pred.shape, 1), (1, *pred.shape)
+        }:
+            hint = " (a trailing or leading axis of size 1 would broadcast silently; reshape one of them)"
+        raise ValueError(
+            f"{target_name} must have the shape of pred {tuple(pred.shape)}, got {tuple(target.shape)}{hint}"
+        )
+
+
+def finite(xp: Namespace, name: str, x: Array) -> None:
+    if is_floating(xp, x.dtype):
+        bad = ~xp.isfinite(x)
+        if any_true(xp, bad):
+            raise ValueError(f"{name} must be finite, found {first(xp, x, bad)}")
+
+
+def within(xp: Namespace, name: str, x: Array, low: float, high: float, hint: str = "") -> None:
+    """Values of ``x`` in ``[low, high]`` (NaN fails too)."""
+    bad = ~((x >= low) & (x <= high))
+    if any_true(xp, bad):
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}], found {first(xp, x, bad)}{hint}")
+
+
+def non_negative(xp: Namespace, name: str, x: Array) -> None:
+    bad = ~((x >= 0) & xp.isfinite(x)) if is_floating(xp, x.dtype) else x < 0
+    if any_true(xp, bad):
+        raise ValueError(f"{name} must be finite and non-negative, found {first(xp, x, bad)}")
+
+
+def broadcasts_to(name: str, x: Array, shape: tuple[int, ...], *, same_ndim: bool) -> None:
+    """``x`` broadcasts to ``shape`` without changing it.
+
+    With ``same_ndim`` the ranks must match (or ``x`` be 0-d), so that a per-example weight of
+    shape ``(N,)`` never aligns with the wrong axis of an ``(N, D)`` loss.
+    """
+    xs = tuple(x.shape)
+    rank_ok = len(xs) == 0 or (len(xs) == len(shape) if same_ndim else len(xs) <= len(shape))
+    dims_ok = rank_ok and all(a in (1, b) for a, b in zip(reversed(xs), reversed(shape)))
+    if not dims_ok:
+        rule = "the same number of dimensions, each equal or 1" if same_ndim else "trailing dimensions equal or 1"
+        example = f"; e.g. shape {shape[:1] + (1,) * (len(shape) - 1)} for one weight per example" if same_ndim and len(shape) > 1 else ""
+        raise ValueError(f"{name} of shape {xs} must broadcast to {shape} ({rule}){example}")
