@@ -250,8 +250,10 @@ def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits:
     Example:
       >>> import numpy as np, losskit
       >>> logits = np.array([[2.0, 0.5, -1.0], [0.0, 3.0, 0.0]])
-      >>> losskit.sparse_categorical_cross_entropy(logits, np.array([0, -100]), from_logits=True, reduction="none").round(6).tolist()
-      [0.241703, 0.0]
+      >>> labels = np.array([0, -100])  # the second is ignored
+      >>> loss = losskit.sparse_categorical_cross_entropy(logits, labels, from_logits=True, reduction="none")
+      >>> loss.round(6).tolist()
+      [0.241311, 0.0]
     """
     smoothing = _smoothing(label_smoothing)
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):

@@ -7,6 +7,7 @@ All are element-wise: ``reduction="none"`` returns an array of the inputs' shape
 from __future__ import annotations
 
 import math
+
 from ._core import checks
 from ._core.backend import Array
 from ._core.inputs import prepare

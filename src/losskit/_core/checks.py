@@ -82,17 +82,17 @@ def real(name: str, value: Any, *, low: float | None = None, high: float | None 
     """A real hyper-parameter in ``[low, high]`` (``(low, ...`` with ``low_open``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if math.isnan(value):
+    number = float(value)
+    if math.isnan(number):
         raise ValueError(f"{name} must be a number, got nan")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
     if too_low or too_high:
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
         interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-        raise ValueError(f"{name} must lie in {interval}, got {value}")
-    return value
+        raise ValueError(f"{name} must lie in {interval}, got {number}")
+    return number
 
 
 def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
@@ -171,8 +171,10 @@ def broadcasts_to(name: str, x: Array, shape: tuple[int, ...], *, same_ndim: boo
     """
     xs = tuple(x.shape)
     rank_ok = len(xs) == 0 or (len(xs) == len(shape) if same_ndim else len(xs) <= len(shape))
-    dims_ok = rank_ok and all(a in (1, b) for a, b in zip(reversed(xs), reversed(shape)))
+    dims_ok = rank_ok and all(a in (1, b) for a, b in zip(reversed(xs), reversed(shape), strict=False))
     if not dims_ok:
         rule = "the same number of dimensions, each equal or 1" if same_ndim else "trailing dimensions equal or 1"
-        example = f"; e.g. shape {shape[:1] + (1,) * (len(shape) - 1)} for one weight per example" if same_ndim and len(shape) > 1 else ""
+        example = ""
+        if same_ndim and len(shape) > 1:
+            example = f"; e.g. shape {shape[:1] + (1,) * (len(shape) - 1)} for one weight per example"
         raise ValueError(f"{name} of shape {xs} must broadcast to {shape} ({rule}){example}")
