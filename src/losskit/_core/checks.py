@@ -68,6 +68,8 @@ def first(xp: Namespace, x: Array, condition: Array) -> Any:
     flat_c = xp.reshape(condition, (-1,))
     index = int(xp.argmax(xp.astype(flat_c, xp.int8)))
     value = flat_x[index]
+    if hasattr(value, "detach"):  # a torch tensor that requires grad warns when converted
+        value = value.detach()
     return bool(value) if value.dtype == xp.bool else float(value) if is_floating(xp, value.dtype) else int(value)
 
 

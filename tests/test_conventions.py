@@ -1,0 +1,211 @@
+"""The conventions of docs/conventions.md, checked on every public loss and every backend."""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from _cases import CASES, Case
+from conftest import BACKENDS, Backend, to_numpy
+
+import losskit
+
+REDUCTIONS = ("none", "mean", "sum")
+UTILITIES = {"checks", "get", "names", "set_checks"}
+
+
+def test_every_public_loss_is_registered_and_has_a_case() -> None:
+    public = set(losskit.__all__) - UTILITIES
+    assert public == set(losskit.names())
+    assert {case.name for case in CASES} == public
+
+
+@pytest.mark.parametrize("name", sorted(set(losskit.__all__) - UTILITIES))
+def test_signature_convention(name: str) -> None:
+    params = list(inspect.signature(losskit.get(name)).parameters.values())
+    assert [p.name for p in params[:2]] == ["pred", "target"]
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[:2])
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[2:])
+    assert params[-2].name == "weight" and params[-2].default is None
+    assert params[-1].name == "reduction" and params[-1].default == "mean"
+    doc = losskit.get(name).__doc__ or ""
+    assert "Example:" in doc and ">>>" in doc
+
+
+def _expected_loss_shape(case: Case, n: int) -> tuple[int, ...]:
+    return (n,) if case.classes else (n, 3)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_every_backend_gives_its_own_array_and_the_same_numbers(case: Case, reduction: str,
+                                                                rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 6)
+    expected = case(pred, target, reduction=reduction)
+    assert isinstance(expected, (np.ndarray, np.generic))  # NumPy reductions give NumPy scalars
+    assert expected.shape == (_expected_loss_shape(case, 6) if reduction == "none" else ())
+    for backend in BACKENDS[1:]:
+        out = case(backend(pred), backend(target), reduction=reduction)
+        assert type(out).__module__.split(".")[0] == type(backend(pred)).__module__.split(".")[0], backend
+        np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-12, atol=1e-15, err_msg=repr(backend))
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_sum_is_mean_times_total_weight_and_none_is_weighted(case: Case, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 8)
+    shape = _expected_loss_shape(case, 8)
+    weight = rng.uniform(0.0, 3.0, size=(8,) + (1,) * (len(shape) - 1))
+    plain = case(pred, target, reduction="none")
+    weighted = case(pred, target, weight=weight, reduction="none")
+    np.testing.assert_allclose(weighted, plain * weight, rtol=1e-14)
+    total = case(pred, target, weight=weight, reduction="sum")
+    np.testing.assert_allclose(total, weighted.sum(), rtol=1e-13)
+    if "class_weight" in case.kwargs:
+        return  # the denominator also holds the class weights: see test_classification
+    mean = case(pred, target, weight=weight, reduction="mean")
+    np.testing.assert_allclose(total, mean * np.broadcast_to(weight, shape).sum(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_weights_zero_one_give_the_second_example_alone(case: Case, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 2)
+    weight = np.array([0.0, 1.0]).reshape((2,) + (1,) * (len(_expected_loss_shape(case, 2)) - 1))
+    for reduction in ("mean", "sum"):
+        both = case(pred, target, weight=weight, reduction=reduction)
+        alone = case(pred[1:], target[1:], reduction=reduction)
+        assert float(both) == float(alone)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_empty_batch(case: Case, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 0)
+    assert case(pred, target, reduction="none").shape == _expected_loss_shape(case, 0)
+    assert float(case(pred, target, reduction="sum")) == 0.0
+    assert float(case(pred, target, reduction="mean")) == 0.0  # documented: mean over no weight is 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+@pytest.mark.parametrize("backend", BACKENDS, ids=repr)
+def test_inputs_are_never_modified(case: Case, backend: Backend, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 5)
+    p, t = backend(pred.copy()), backend(target.copy())
+    w = backend(np.full((5,) + (1,) * (len(_expected_loss_shape(case, 5)) - 1), 2.0))
+    case(p, t, weight=w, reduction="mean")
+    np.testing.assert_array_equal(to_numpy(p), pred)
+    np.testing.assert_array_equal(to_numpy(t), target)
+    np.testing.assert_array_equal(to_numpy(w), 2.0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_repeated_calls_are_bit_identical(case: Case, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 16)
+    for backend in BACKENDS[:3]:
+        first = to_numpy(case(backend(pred), backend(target), reduction="none"))
+        again = to_numpy(case(backend(pred), backend(target), reduction="none"))
+        assert first.tobytes() == again.tobytes(), backend
+
+
+LOW_PRECISION = [
+    ("torch", torch.float16), ("torch", torch.bfloat16), ("numpy", np.float16), ("jax", jnp.bfloat16),
+    ("jax", jnp.float16),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+@pytest.mark.parametrize(("library", "dtype"), LOW_PRECISION, ids=str)
+def test_low_precision_is_computed_in_float32_and_returned_in_the_input_dtype(
+        case: Case, library: str, dtype: object, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 32)
+    convert = {"torch": lambda x: torch.asarray(x).to(dtype), "numpy": lambda x: np.asarray(x, dtype=dtype),
+               "jax": lambda x: jnp.asarray(x, dtype=dtype)}[library]
+    low_pred = convert(pred)
+    low_target = {"torch": torch.asarray, "numpy": np.asarray, "jax": jnp.asarray}[library](target) \
+        if case.labels else convert(target)
+    for reduction in ("none", "mean"):
+        out = case(low_pred, low_target, reduction=reduction)
+        assert out.dtype == dtype
+        values = to_numpy(out.float() if library == "torch" else out).astype(np.float64)
+        assert np.all(np.isfinite(values))
+        # the reference: the same low-precision inputs, computed in float64
+        ref_pred = to_numpy(low_pred.float() if library == "torch" else low_pred).astype(np.float64)
+        ref_target = target if case.labels else to_numpy(
+            low_target.float() if library == "torch" else low_target).astype(np.float64)
+        if case.classes and "cross_entropy" in case.name and not case.kwargs.get("from_logits"):
+            ref_pred = ref_pred / ref_pred.sum(axis=-1, keepdims=True)  # re-normalise rounded probabilities
+        expected = case(ref_pred, ref_target, reduction=reduction)
+        np.testing.assert_allclose(values, expected, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_torch_gradient_matches_finite_differences(case: Case, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 4)
+    p = torch.tensor(pred, requires_grad=True)
+    t = torch.asarray(target)
+    w = torch.asarray(rng.uniform(0.5, 2.0, size=(4,) + (1,) * (len(_expected_loss_shape(case, 4)) - 1)))
+    # Finite differences step off the probability simplex, which the value checks would refuse.
+    with losskit.checks(False):
+        for reduction in REDUCTIONS:
+            assert torch.autograd.gradcheck(lambda x, r=reduction: case(x, t, weight=w, reduction=r), (p,))
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_jax_grad_and_jit_agree_with_torch(case: Case, rng: np.random.Generator) -> None:
+    pred, target = case.draw(rng, 5)
+    p = torch.tensor(pred, requires_grad=True)
+    case(p, torch.asarray(target)).backward()
+    grad = jax.grad(lambda x: case(x, jnp.asarray(target)))(jnp.asarray(pred))
+    np.testing.assert_allclose(np.asarray(grad), p.grad.numpy(), rtol=1e-10, atol=1e-14)
+    jitted = jax.jit(lambda x, y: case(x, y, reduction="none"))
+    np.testing.assert_allclose(np.asarray(jitted(jnp.asarray(pred), jnp.asarray(target))),
+                               case(pred, target, reduction="none"), rtol=1e-12, atol=1e-15)
+    jit_grad = jax.jit(jax.grad(lambda x, y: case(x, y)))(jnp.asarray(pred), jnp.asarray(target))
+    np.testing.assert_allclose(np.asarray(jit_grad), p.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_minimum_at_the_target(case: Case, rng: np.random.Generator) -> None:
+    pred, target = case.perfect(rng, 10)
+    out = case(pred, target, reduction="none")
+    np.testing.assert_array_equal(out, 0.0)
+
+
+def test_python_sequences_are_accepted_as_numpy() -> None:
+    out = losskit.mse([1.0, 2.0], [1.0, 4.0])
+    assert isinstance(out, np.generic) and float(out) == 2.0
+    labels = losskit.sparse_categorical_cross_entropy(torch.tensor([[0.2, 0.8]]), [1])
+    assert isinstance(labels, torch.Tensor)
+
+
+def test_integer_regression_targets_are_accepted() -> None:
+    assert float(losskit.mae(np.array([0.5, 2.0]), np.array([1, 2], dtype=np.int16))) == 0.25
+
+
+def test_float32_prediction_with_float64_target_computes_in_float64() -> None:
+    out = losskit.mse(np.float32([0.1]), np.float64([0.0]), reduction="none")
+    assert out.dtype == np.float64
+
+
+def test_value_checks_can_be_switched_off_and_are_restored() -> None:
+    pred, target = np.array([0.5]), np.array([2.0])
+    with pytest.raises(ValueError, match="target"):
+        losskit.binary_cross_entropy(pred, target)
+    with losskit.checks(False):
+        value = losskit.binary_cross_entropy(pred, target)  # the user vouches for the values
+    assert np.isfinite(value)
+    with pytest.raises(ValueError, match="target"):
+        losskit.binary_cross_entropy(pred, target)
+    previous = losskit.set_checks(False)
+    assert previous is True
+    assert losskit.set_checks(previous) is False
+
+
+def test_value_checks_are_skipped_under_jit_and_run_eagerly() -> None:
+    jitted = jax.jit(lambda p, t: losskit.sparse_categorical_cross_entropy(p, t, from_logits=True))
+    logits = jnp.zeros((2, 3))
+    assert np.isfinite(float(jitted(logits, jnp.array([0, 2]))))
+    with pytest.raises(ValueError, match="target"):
+        losskit.sparse_categorical_cross_entropy(logits, jnp.array([0, 3]), from_logits=True)
