@@ -20,6 +20,12 @@ onehot = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 labels = np.array([1, 2])
 column = x3.reshape(3, 1)
 
+
+
+def _column_against_vector(name: str) -> Callable[[], Any]:
+    return lambda: lk.get(name)(column, y3)
+
+
 # (id, call, exception, pattern the message must match)
 BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     # reduction
@@ -28,7 +34,7 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("reduction in ce", lambda: lk.sparse_categorical_cross_entropy(probs, labels, reduction="batchmean"),
      ValueError, "reduction"),
     # the (N, 1) vs (N,) trap, for every element-wise loss
-    *[(f"{name} (N,1) vs (N,)", (lambda f=lk.get(name): f(column, y3)), ValueError, r"target.*shape.*\(3, 1\)")
+    *[(f"{name} (N,1) vs (N,)", _column_against_vector(name), ValueError, r"target.*shape.*\(3, 1\)")
       for name in ("mse", "mae", "huber", "log_cosh", "quantile", "binary_cross_entropy", "hinge", "squared_hinge")],
     ("mse (N,) vs (N,1)", lambda: lk.mse(x3, column), ValueError, "target must have the shape"),
     ("mse different lengths", lambda: lk.mse(x3, y3[:2]), ValueError, "target must have the shape"),

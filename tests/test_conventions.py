@@ -9,10 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from _cases import CASES, Case
-from conftest import BACKENDS, Backend, to_numpy
 
 import losskit
+
+from _cases import CASES, Case
+from conftest import BACKENDS, Backend, to_numpy
 
 REDUCTIONS = ("none", "mean", "sum")
 UTILITIES = {"checks", "get", "names", "set_checks"}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from _cases import CASES, Case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import losskit
+
+from _cases import CASES, Case
 
 CASE = st.sampled_from(CASES)
 SEED = st.integers(0, 2**32 - 1)
