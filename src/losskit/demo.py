@@ -9,10 +9,6 @@ loss-vs-cost distinction (``reduction="none"`` against ``"mean"``) and identitie
 scikit-learn (the ``lab`` extra) is needed here only; losskit itself does not depend on it.
 """
 
-# scikit-learn and SciPy ship no type information, and only this demo imports them (lazily, in
-# several functions); disabling the one error code file-wide beats an ignore on each import.
-# mypy: disable-error-code="import-untyped"
-
 from __future__ import annotations
 
 import sys
