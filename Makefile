@@ -24,7 +24,7 @@ demo: $(VENV)/.demo
 	$(BIN)/python -m losskit.demo
 
 test: $(VENV)/.test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
