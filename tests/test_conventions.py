@@ -210,3 +210,16 @@ def test_value_checks_are_skipped_under_jit_and_run_eagerly() -> None:
     assert np.isfinite(float(jitted(logits, jnp.array([0, 2]))))
     with pytest.raises(ValueError, match="target"):
         losskit.sparse_categorical_cross_entropy(logits, jnp.array([0, 3]), from_logits=True)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("name", ["sparse_categorical_cross_entropy", "multiclass_hinge"])
+def test_labels_of_any_integer_dtype_on_every_backend(name: str, dtype: str, backend: Backend,
+                                                      rng: np.random.Generator) -> None:
+    pred = rng.normal(size=(6, 4))
+    labels = rng.integers(0, 4, size=6)
+    loss = losskit.get(name)
+    expected = loss(pred, labels, from_logits=True) if "entropy" in name else loss(pred, labels)
+    narrow = backend(labels.astype(dtype))
+    out = loss(backend(pred), narrow, from_logits=True) if "entropy" in name else loss(backend(pred), narrow)
+    np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-12)

@@ -79,9 +79,14 @@ def _labels(a: Inputs, axis: int, ignore_index: int | None = None) -> tuple[Arra
         )
     num_classes = a.pred.shape[axis]
     labels = a.target
-    valid = (labels >= 0) & (labels < num_classes)
+    # Bounds outside the label dtype's range are left out: no label can reach them, and strict
+    # array libraries refuse to compare, e.g., uint8 labels with -100.
+    info = xp.iinfo(labels.dtype)
+    valid = labels >= 0
+    if num_classes <= info.max:
+        valid = valid & (labels < num_classes)
     keep = None
-    if ignore_index is not None:
+    if ignore_index is not None and info.min <= ignore_index <= info.max:
         keep = labels != ignore_index
         valid = valid | ~keep
     bad = ~valid

@@ -66,5 +66,6 @@ def one_hot(xp: Namespace, labels: Array, num_classes: int, axis: int, like: Arr
     """Boolean one-hot mask of ``labels`` with the class axis inserted at ``axis``."""
     shape = [1] * (labels.ndim + 1)
     shape[axis] = num_classes
-    classes = xp.arange(num_classes, dtype=labels.dtype, device=device(like))
+    # The default integer dtype: a narrow label dtype may not hold every class index.
+    classes = xp.arange(num_classes, device=device(like))
     return xp.expand_dims(labels, axis=axis) == xp.reshape(classes, tuple(shape))
