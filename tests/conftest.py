@@ -34,7 +34,8 @@ class Backend:
 
 def to_numpy(x: Any) -> np.ndarray:
     if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        return (x.float() if x.dtype == torch.bfloat16 else x).numpy()  # NumPy has no bfloat16
     if type(x).__module__.startswith("array_api_strict"):
         return np.from_dlpack(x)
     return np.asarray(x)
