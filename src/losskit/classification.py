@@ -14,7 +14,7 @@ from typing import Any
 from ._core import checks
 from ._core.backend import Array
 from ._core.inputs import Inputs, prepare
-from ._core.primitives import log1m_prob, log_prob, log_sigmoid, log_softmax, one_hot, take
+from ._core.primitives import log1m_prob, log_prob, log_sigmoid, log_softmax, lookup, one_hot, take
 from ._core.registry import register
 
 __all__ = [
@@ -276,7 +276,7 @@ def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits:
             loss = (1.0 - smoothing) * loss - smoothing / num_classes * xp.sum(log_p, axis=ax)
     else:
         cw = _class_weight(a, class_weight, num_classes)
-        denominator = xp.reshape(xp.take(cw, xp.reshape(labels, (-1,)), axis=0), tuple(labels.shape))
+        denominator = lookup(xp, cw, labels)
         loss = denominator * loss
         if smoothing:
             smooth = -xp.sum(_along(a, cw, ax) * log_p, axis=ax)

@@ -54,12 +54,22 @@ def log1m_prob(xp: Namespace, p: Array, floor: float) -> Array:
     return xp.where(small, near_zero, near_one)
 
 
+def _index(xp: Namespace, index: Array) -> Array:
+    if is_torch_namespace(xp) and index.dtype != xp.int64:  # torch gathers with int64 only
+        return xp.astype(index, xp.int64)
+    return index
+
+
 def take(xp: Namespace, x: Array, index: Array, axis: int) -> Array:
     """``x[..., index, ...]`` along ``axis`` for an index array of ``x``'s shape without ``axis``."""
-    if is_torch_namespace(xp) and index.dtype != xp.int64:  # torch gathers with int64 only
-        index = xp.astype(index, xp.int64)
-    index = xp.expand_dims(index, axis=axis)
+    index = xp.expand_dims(_index(xp, index), axis=axis)
     return xp.squeeze(xp.take_along_axis(x, index, axis=axis), axis=axis)
+
+
+def lookup(xp: Namespace, table: Array, index: Array) -> Array:
+    """``table[index]`` for a 1-D ``table`` and an index array of any shape."""
+    flat = xp.take(table, xp.reshape(_index(xp, index), (-1,)), axis=0)
+    return xp.reshape(flat, tuple(index.shape))
 
 
 def one_hot(xp: Namespace, labels: Array, num_classes: int, axis: int, like: Array) -> Array:
