@@ -306,6 +306,13 @@ def _margin(value: Any) -> float:
     return checks.real("margin", value, low=0.0)
 
 
+def _violation(pred: Any, target: Any, margin: Any, weight: Any, reduction: Any) -> tuple[Inputs, Array]:
+    r"""The margin violation :math:`\max(0, m - y\,\hat y)` of the binary hinge losses."""
+    m = _margin(margin)
+    a = prepare(pred, target, weight=weight, reduction=reduction)
+    return a, a.xp.clip(m - _signed_labels(a) * a.pred, min=0.0)
+
+
 @register("hinge_loss")
 def hinge(pred: Array, target: Array, *, margin: float = 1.0, weight: Array | None = None,
           reduction: str = "mean") -> Array:
@@ -331,10 +338,8 @@ def hinge(pred: Array, target: Array, *, margin: float = 1.0, weight: Array | No
       >>> losskit.hinge(np.array([2.0, 0.5, 0.5]), np.array([1, 1, 0]), reduction="none").tolist()
       [0.0, 0.5, 1.5]
     """
-    m = _margin(margin)
-    a = prepare(pred, target, weight=weight, reduction=reduction)
-    z = m - _signed_labels(a) * a.pred
-    return a.finish(a.xp.clip(z, min=0.0))
+    a, violation = _violation(pred, target, margin, weight, reduction)
+    return a.finish(violation)
 
 
 @register("l2_hinge")
@@ -352,10 +357,8 @@ def squared_hinge(pred: Array, target: Array, *, margin: float = 1.0, weight: Ar
       >>> losskit.squared_hinge(np.array([2.0, 0.5, 0.5]), np.array([1, 1, 0]), reduction="none").tolist()
       [0.0, 0.25, 2.25]
     """
-    m = _margin(margin)
-    a = prepare(pred, target, weight=weight, reduction=reduction)
-    z = a.xp.clip(m - _signed_labels(a) * a.pred, min=0.0)
-    return a.finish(z * z)
+    a, violation = _violation(pred, target, margin, weight, reduction)
+    return a.finish(violation * violation)
 
 
 @register("categorical_hinge", "multi_class_hinge")
