@@ -41,12 +41,12 @@ def namespace(**arrays: Any) -> Namespace:
         ) from None
 
 
-def asarray(x: Any, xp: Namespace, like: Array | None = None, dtype: Any = None) -> Array:
+def asarray(x: Any, xp: Namespace, like: Array | None = None) -> Array:
     """``x`` as an array of ``xp``; Python scalars and sequences are converted on ``like``'s device."""
     if array_api_compat.is_array_api_obj(x):
-        return x if dtype is None or x.dtype == dtype else xp.astype(x, dtype)
+        return x
     device = None if like is None else array_api_compat.device(like)
-    return xp.asarray(x, dtype=dtype, device=device)
+    return xp.asarray(x, device=device)
 
 
 def is_floating(xp: Namespace, dtype: Any) -> bool:
@@ -72,5 +72,5 @@ def tiny(xp: Namespace, dtype: Any) -> float:
     return float(xp.finfo(dtype).smallest_normal)
 
 
-def floating_dtype_name(dtype: Any) -> str:
+def dtype_name(dtype: Any) -> str:
     return str(dtype).replace("torch.", "")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .backend import Array, Namespace, floating_dtype_name, is_floating, is_integer
+from .backend import Array, Namespace, dtype_name, is_floating, is_integer
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -116,21 +116,21 @@ def axis(value: Any, ndim: int, arg: str = "pred") -> int:
 def floating(xp: Namespace, name: str, x: Array) -> None:
     if not is_floating(xp, x.dtype):
         raise TypeError(
-            f"{name} must be a real floating-point array, got dtype {floating_dtype_name(x.dtype)}"
+            f"{name} must be a real floating-point array, got dtype {dtype_name(x.dtype)}"
         )
 
 
 def labels_dtype(xp: Namespace, name: str, x: Array) -> None:
     if not is_integer(xp, x.dtype):
         raise TypeError(
-            f"{name} must hold integer class labels, got dtype {floating_dtype_name(x.dtype)}; "
+            f"{name} must hold integer class labels, got dtype {dtype_name(x.dtype)}; "
             "for one-hot or soft targets use categorical_cross_entropy"
         )
 
 
 def real_or_label_dtype(xp: Namespace, name: str, x: Array) -> None:
     if not (is_floating(xp, x.dtype) or is_integer(xp, x.dtype) or x.dtype == xp.bool):
-        raise TypeError(f"{name} must be a real array, got dtype {floating_dtype_name(x.dtype)}")
+        raise TypeError(f"{name} must be a real array, got dtype {dtype_name(x.dtype)}")
 
 
 def same_shape(pred: Array, target: Array, target_name: str = "target") -> None:
