@@ -51,8 +51,7 @@ class Inputs:
         return out if out.dtype == self.out_dtype else xp.astype(out, self.out_dtype)
 
 
-def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool = False,
-            same_shape: bool = True) -> Inputs:
+def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool = False) -> Inputs:
     """Check the arguments every loss shares and bring them into one namespace and dtype.
 
     ``labels=True``: ``target`` holds integer class labels (kept as they are). Otherwise it holds
@@ -68,8 +67,7 @@ def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool
         checks.labels_dtype(xp, "target", target)
     else:
         checks.real_or_label_dtype(xp, "target", target)
-        if same_shape:
-            checks.same_shape(pred, target)
+        checks.same_shape(pred, target)
         if is_floating(xp, target.dtype):
             out_dtype = xp.result_type(pred.dtype, target.dtype)
             checks.finite(xp, "target", target)
