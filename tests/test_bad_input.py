@@ -122,6 +122,11 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("jax pred torch target", lambda: lk.mae(jnp.ones(3), torch.ones(3)), TypeError, "different array libraries"),
     ("numpy weight torch pred", lambda: lk.mse(torch.ones(3), torch.ones(3), weight=np.ones(3)), TypeError,
      "weight"),
+    ("numpy class_weight torch pred", lambda: lk.sparse_categorical_cross_entropy(
+        torch.zeros(2, 3), torch.tensor([0, 1]), from_logits=True, class_weight=np.ones(3)), TypeError,
+     r"class_weight is a numpy\.ndarray"),
+    ("numpy pos_weight torch pred", lambda: lk.binary_cross_entropy(
+        torch.zeros(2, 3), torch.zeros(2, 3), from_logits=True, pos_weight=np.ones(3)), TypeError, "pos_weight"),
     # get
     ("unknown loss name", lambda: lk.get("hubber"), ValueError, "did you mean 'huber'"),
     ("loss name not a string", lambda: lk.get(3), TypeError, "name"),

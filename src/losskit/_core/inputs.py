@@ -35,6 +35,7 @@ class Inputs:
 
     def array(self, value: Any, name: str) -> Array:
         """A hyper-parameter array (class weights, ...) in this call's namespace and compute dtype."""
+        namespace(pred=self.pred, **{name: value})  # refuses a second array library, naming it
         x = asarray(value, self.xp, like=self.pred)
         checks.real_or_label_dtype(self.xp, name, x)
         return self.xp.astype(x, self.dtype)
