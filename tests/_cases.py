@@ -141,6 +141,8 @@ CASES = [
     Case("sparse_categorical_cross_entropy", _probs_labels, _probs_labels_perfect, classes=C, labels=True),
     Case("sparse_categorical_cross_entropy", _logits_labels, _logits_labels_perfect,
          {"from_logits": True, "class_weight": [1.0, 2.0, 0.5, 1.0]}, classes=C, labels=True),
+    Case("focal", _prob01, _prob01_perfect),
+    Case("focal", _logits01, _logits01_perfect, {"from_logits": True, "gamma": 0.5, "alpha": None}),
     Case("hinge", _scores_signs, _scores_signs_perfect),
     Case("squared_hinge", _scores_signs, _scores_signs_perfect, {"margin": 0.5}),
     Case("multiclass_hinge", _logits_labels, _scores_labels_perfect, classes=C, labels=True),

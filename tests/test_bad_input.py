@@ -127,6 +127,13 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      r"class_weight is a numpy\.ndarray"),
     ("numpy pos_weight torch pred", lambda: lk.binary_cross_entropy(
         torch.zeros(2, 3), torch.zeros(2, 3), from_logits=True, pos_weight=np.ones(3)), TypeError, "pos_weight"),
+    ("focal negative gamma", lambda: lk.focal(x3, y3, gamma=-1.0), ValueError, "gamma"),
+    ("focal alpha above 1", lambda: lk.focal(x3, y3, alpha=1.5), ValueError, "alpha"),
+    ("focal alpha string", lambda: lk.focal(x3, y3, alpha="0.25"), TypeError, "alpha"),
+    ("focal logits as probs", lambda: lk.focal(np.array([-2.0, 3.0]), np.array([0.0, 1.0])), ValueError,
+     "pred.*from_logits=True"),
+    ("focal target outside [0,1]", lambda: lk.focal(x3, np.array([0.0, 2.0, 1.0])), ValueError, "target"),
+    ("focal (N,1) vs (N,)", lambda: lk.focal(column, y3), ValueError, "target must have the shape"),
     # get
     ("unknown loss name", lambda: lk.get("hubber"), ValueError, "did you mean 'huber'"),
     ("loss name not a string", lambda: lk.get(3), TypeError, "name"),

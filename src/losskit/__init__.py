@@ -14,6 +14,7 @@ from .classification import (
     sparse_categorical_cross_entropy,
     squared_hinge,
 )
+from .detection import focal
 from .regression import huber, log_cosh, mae, mse, quantile
 
 __version__ = "0.1.0"
@@ -22,6 +23,7 @@ __all__ = [
     "binary_cross_entropy",
     "categorical_cross_entropy",
     "checks",
+    "focal",
     "get",
     "hinge",
     "huber",

@@ -193,6 +193,13 @@ def binary_rows(data: Binary) -> list[Row]:
         f"class prior {prior:.3f}", _cost(losskit.binary_cross_entropy, np.full(s.y_test.shape, prior), s.y_test),
         float(metrics.log_loss(s.y_test, data.proba)), "log_loss",
     )]
+    # Focal loss scores the same probabilities; its baseline is the constant probability it prefers.
+    focal_constant = _best_constant(losskit.focal, s.y_train, 1e-6, 1 - 1e-6)
+    rows.append(Row(
+        "binary", "focal", "probabilities, gamma=2, alpha=0.25", "LogisticRegression",
+        _cost(losskit.focal, data.proba, s.y_test),
+        f"constant {focal_constant:.3f}", _cost(losskit.focal, np.full(s.y_test.shape, focal_constant), s.y_test),
+    ))
     for loss, reference, name in [
         (losskit.hinge, metrics.hinge_loss, "hinge_loss"),
         (losskit.squared_hinge, None, ""),
