@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._core import checks
+from ._core import checks, logprob
 from ._core.backend import Array
 from ._core.inputs import Inputs, prepare
-from ._core.primitives import log1m_prob, log_prob, log_sigmoid, log_softmax, lookup, one_hot, take
+from ._core.primitives import lookup, one_hot, take
 from ._core.registry import register
 
 __all__ = [
@@ -25,33 +25,6 @@ __all__ = [
     "sparse_categorical_cross_entropy",
     "squared_hinge",
 ]
-
-_LOGITS_HINT = "; if pred holds raw scores (logits), pass from_logits=True"
-
-
-def _check_probabilities(a: Inputs, axis: int | None = None) -> None:
-    """``pred`` holds probabilities: in [0, 1], and summing to 1 along ``axis`` when given."""
-    xp = a.xp
-    checks.within(xp, "pred", a.pred, 0.0, 1.0, _LOGITS_HINT)
-    if axis is not None:
-        # Rounding in a softmax grows like sqrt(C) ulps; low-precision inputs get their own eps.
-        num_classes = a.pred.shape[axis]
-        tolerance = math.sqrt(xp.finfo(a.out_dtype).eps * max(num_classes, 1))
-        total = xp.sum(a.pred, axis=axis)
-        off = xp.abs(total - 1.0) > tolerance
-        if checks.any_true(xp, off):
-            raise ValueError(
-                f"pred must sum to 1 along axis {axis} when from_logits=False; found a sum of "
-                f"{checks.first(xp, total, off):.6g}{_LOGITS_HINT}"
-            )
-
-
-def _log_probabilities(a: Inputs, axis: int, from_logits: bool) -> Array:
-    if from_logits:
-        return log_softmax(a.xp, a.pred, axis)
-    _check_probabilities(a, axis)
-    return log_prob(a.xp, a.pred, a.eps)
-
 
 def _class_weight(a: Inputs, class_weight: Any, num_classes: int) -> Array:
     cw = a.array(class_weight, "class_weight")
@@ -151,11 +124,7 @@ def binary_cross_entropy(pred: Array, target: Array, *, from_logits: bool = Fals
     a = prepare(pred, target, weight=weight, reduction=reduction)
     xp = a.xp
     checks.within(xp, "target", a.target, 0.0, 1.0)
-    if from_logits:
-        log_p, log_q = log_sigmoid(xp, a.pred), log_sigmoid(xp, -a.pred)
-    else:
-        _check_probabilities(a)
-        log_p, log_q = log_prob(xp, a.pred, a.eps), log1m_prob(xp, a.pred, a.eps)
+    log_p, log_q = logprob.binary(a, from_logits)
     y = a.target if smoothing == 0 else a.target * (1.0 - smoothing) + 0.5 * smoothing
     positive = y * log_p
     if pos_weight is not None:
@@ -209,7 +178,7 @@ def categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool =
     ax = checks.axis(axis, a.pred.ndim)
     num_classes = a.pred.shape[ax]
     checks.within(xp, "target", a.target, 0.0, 1.0)
-    log_p = _log_probabilities(a, ax, from_logits)
+    log_p = logprob.categorical(a, ax, from_logits)
     y = a.target if smoothing == 0 else a.target * (1.0 - smoothing) + smoothing / num_classes
     if class_weight is None:
         return a.finish(-xp.sum(y * log_p, axis=ax))
@@ -268,7 +237,7 @@ def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits:
     ax = checks.axis(axis, a.pred.ndim)
     num_classes = a.pred.shape[ax]
     labels, keep = _labels(a, ax, ignore_index)
-    log_p = _log_probabilities(a, ax, from_logits)
+    log_p = logprob.categorical(a, ax, from_logits)
     loss = -take(xp, log_p, labels, ax)
     denominator = None
     if class_weight is None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ._core import checks
+from ._core import checks, logprob
 from ._core.backend import Array
 from ._core.inputs import prepare
-from ._core.primitives import log1m_prob, log_prob, log_sigmoid
+from ._core.primitives import log1m_prob, log_prob
 from ._core.registry import register
 
 __all__ = ["focal"]
@@ -57,11 +57,7 @@ def focal(pred: Array, target: Array, *, gamma: float = 2.0, alpha: float | None
     xp = a.xp
     y = a.target
     checks.within(xp, "target", y, 0.0, 1.0)
-    if from_logits:
-        log_p, log_q = log_sigmoid(xp, a.pred), log_sigmoid(xp, -a.pred)
-    else:
-        checks.within(xp, "pred", a.pred, 0.0, 1.0, "; if pred holds raw scores (logits), pass from_logits=True")
-        log_p, log_q = log_prob(xp, a.pred, a.eps), log1m_prob(xp, a.pred, a.eps)
+    log_p, log_q = logprob.binary(a, from_logits)
     loss = -y * log_p - (1.0 - y) * log_q
     if gamma:
         # log(1 - p_t) = log(y q + (1 - y) p); a zero weight must drop its term, not give 0 * -inf.
