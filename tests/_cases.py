@@ -1,7 +1,9 @@
 """One representative call per public loss, for the suites that run every loss the same way.
 
-Each case draws float64 NumPy inputs of a batch of ``n`` examples; ``loss_shape`` is the shape of
-``reduction="none"``. ``perfect`` gives inputs for which the loss is at its documented minimum 0.
+Each case draws the float64 NumPy array arguments of a batch of ``n`` examples (``pred, target``
+for most losses; ``anchor, positive, negative`` for a triplet, ...); :meth:`Case.loss_shape` is the
+shape of ``reduction="none"``. ``perfect`` draws arguments for which the loss is at its documented
+minimum 0.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 import losskit
 
-Draw = Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]
+Draw = Callable[[np.random.Generator, int], tuple[np.ndarray, ...]]
 
 
 @dataclass(frozen=True)
@@ -24,14 +26,27 @@ class Case:
     perfect: Draw
     kwargs: dict[str, Any] = field(default_factory=dict)
     classes: int = 0  # the class axis (-1) is reduced when > 0
-    labels: bool = False  # integer targets
+    labels: bool = False  # the last argument holds integer labels
+    reduced: bool = False  # one loss per example (shape (n,)) without a class axis either
+    inputs: int = 1  # the leading arguments that are model outputs: gradients flow into them
 
     @property
     def fn(self) -> Callable[..., Any]:
         return losskit.get(self.name)
 
-    def __call__(self, pred: Any, target: Any, **kwargs: Any) -> Any:
-        return self.fn(pred, target, **{**self.kwargs, **kwargs})
+    def loss_shape(self, n: int) -> tuple[int, ...]:
+        return (n,) if self.classes or self.reduced else (n, D)
+
+    def weight_shape(self, n: int) -> tuple[int, ...]:
+        """One weight per example, broadcast over the rest of the loss."""
+        return (n,) + (1,) * (len(self.loss_shape(n)) - 1)
+
+    def floats(self, arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The floating arguments: all but the labels."""
+        return arrays[:-1] if self.labels else arrays
+
+    def __call__(self, *arrays: Any, **kwargs: Any) -> Any:
+        return self.fn(*arrays, **{**self.kwargs, **kwargs})
 
     def __repr__(self) -> str:
         return self.name + "".join(f"-{k}={v}" for k, v in self.kwargs.items())

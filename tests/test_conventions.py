@@ -25,88 +25,85 @@ def test_every_public_loss_is_registered_and_has_a_case() -> None:
     assert {case.name for case in CASES} == public
 
 
-@pytest.mark.parametrize("name", sorted(set(losskit.__all__) - UTILITIES))
-def test_signature_convention(name: str) -> None:
-    params = list(inspect.signature(losskit.get(name)).parameters.values())
-    assert [p.name for p in params[:2]] == ["pred", "target"]
-    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[:2])
-    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[2:])
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_signature_convention(case: Case, rng: np.random.Generator) -> None:
+    params = list(inspect.signature(case.fn).parameters.values())
+    arrays = len(case.draw(rng, 1))
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[:arrays])
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[arrays:])
+    if arrays == 2 and not case.labels:
+        assert [p.name for p in params[:2]] == ["pred", "target"]
     assert params[-2].name == "weight" and params[-2].default is None
     assert params[-1].name == "reduction" and params[-1].default == "mean"
-    doc = losskit.get(name).__doc__ or ""
+    doc = case.fn.__doc__ or ""
     assert "Example:" in doc and ">>>" in doc
-
-
-def _expected_loss_shape(case: Case, n: int) -> tuple[int, ...]:
-    return (n,) if case.classes else (n, 3)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_every_backend_gives_its_own_array_and_the_same_numbers(case: Case, reduction: str,
                                                                 rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 6)
-    expected = case(pred, target, reduction=reduction)
+    arrays = case.draw(rng, 6)
+    expected = case(*arrays, reduction=reduction)
     assert isinstance(expected, (np.ndarray, np.generic))  # NumPy reductions give NumPy scalars
-    assert expected.shape == (_expected_loss_shape(case, 6) if reduction == "none" else ())
+    assert expected.shape == (case.loss_shape(6) if reduction == "none" else ())
     for backend in BACKENDS[1:]:
-        out = case(backend(pred), backend(target), reduction=reduction)
-        assert type(out).__module__.split(".")[0] == type(backend(pred)).__module__.split(".")[0], backend
+        out = case(*map(backend, arrays), reduction=reduction)
+        assert type(out).__module__.split(".")[0] == type(backend(arrays[0])).__module__.split(".")[0], backend
         np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-12, atol=1e-15, err_msg=repr(backend))
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_sum_is_mean_times_total_weight_and_none_is_weighted(case: Case, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 8)
-    shape = _expected_loss_shape(case, 8)
-    weight = rng.uniform(0.0, 3.0, size=(8,) + (1,) * (len(shape) - 1))
-    plain = case(pred, target, reduction="none")
-    weighted = case(pred, target, weight=weight, reduction="none")
+    arrays = case.draw(rng, 8)
+    weight = rng.uniform(0.0, 3.0, size=case.weight_shape(8))
+    plain = case(*arrays, reduction="none")
+    weighted = case(*arrays, weight=weight, reduction="none")
     np.testing.assert_allclose(weighted, plain * weight, rtol=1e-14)
-    total = case(pred, target, weight=weight, reduction="sum")
+    total = case(*arrays, weight=weight, reduction="sum")
     np.testing.assert_allclose(total, weighted.sum(), rtol=1e-13)
     if "class_weight" in case.kwargs:
         return  # the denominator also holds the class weights: see test_classification
-    mean = case(pred, target, weight=weight, reduction="mean")
-    np.testing.assert_allclose(total, mean * np.broadcast_to(weight, shape).sum(), rtol=1e-13)
+    mean = case(*arrays, weight=weight, reduction="mean")
+    np.testing.assert_allclose(total, mean * np.broadcast_to(weight, case.loss_shape(8)).sum(), rtol=1e-13)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_weights_zero_one_give_the_second_example_alone(case: Case, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 2)
-    weight = np.array([0.0, 1.0]).reshape((2,) + (1,) * (len(_expected_loss_shape(case, 2)) - 1))
+    arrays = case.draw(rng, 2)
+    weight = np.array([0.0, 1.0]).reshape(case.weight_shape(2))
     for reduction in ("mean", "sum"):
-        both = case(pred, target, weight=weight, reduction=reduction)
-        alone = case(pred[1:], target[1:], reduction=reduction)
+        both = case(*arrays, weight=weight, reduction=reduction)
+        alone = case(*(x[1:] for x in arrays), reduction=reduction)
         assert float(both) == float(alone)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_empty_batch(case: Case, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 0)
-    assert case(pred, target, reduction="none").shape == _expected_loss_shape(case, 0)
-    assert float(case(pred, target, reduction="sum")) == 0.0
-    assert float(case(pred, target, reduction="mean")) == 0.0  # documented: mean over no weight is 0
+    arrays = case.draw(rng, 0)
+    assert case(*arrays, reduction="none").shape == case.loss_shape(0)
+    assert float(case(*arrays, reduction="sum")) == 0.0
+    assert float(case(*arrays, reduction="mean")) == 0.0  # documented: mean over no weight is 0
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 @pytest.mark.parametrize("backend", BACKENDS, ids=repr)
 def test_inputs_are_never_modified(case: Case, backend: Backend, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 5)
-    p, t = backend(pred.copy()), backend(target.copy())
-    w = backend(np.full((5,) + (1,) * (len(_expected_loss_shape(case, 5)) - 1), 2.0))
-    case(p, t, weight=w, reduction="mean")
-    np.testing.assert_array_equal(to_numpy(p), pred)
-    np.testing.assert_array_equal(to_numpy(t), target)
+    arrays = case.draw(rng, 5)
+    given = [backend(x.copy()) for x in arrays]
+    w = backend(np.full(case.weight_shape(5), 2.0))
+    case(*given, weight=w, reduction="mean")
+    for x, original in zip(given, arrays, strict=True):
+        np.testing.assert_array_equal(to_numpy(x), original)
     np.testing.assert_array_equal(to_numpy(w), 2.0)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_repeated_calls_are_bit_identical(case: Case, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 16)
+    arrays = case.draw(rng, 16)
     for backend in BACKENDS[:3]:
-        first = to_numpy(case(backend(pred), backend(target), reduction="none"))
-        again = to_numpy(case(backend(pred), backend(target), reduction="none"))
+        first = to_numpy(case(*map(backend, arrays), reduction="none"))
+        again = to_numpy(case(*map(backend, arrays), reduction="none"))
         assert first.tobytes() == again.tobytes(), backend
 
 
@@ -120,57 +117,61 @@ LOW_PRECISION = [
 @pytest.mark.parametrize(("library", "dtype"), LOW_PRECISION, ids=str)
 def test_low_precision_is_computed_in_float32_and_returned_in_the_input_dtype(
         case: Case, library: str, dtype: object, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 32)
+    arrays = case.draw(rng, 32)
     convert = {"torch": lambda x: torch.asarray(x).to(dtype), "numpy": lambda x: np.asarray(x, dtype=dtype),
                "jax": lambda x: jnp.asarray(x, dtype=dtype)}[library]
-    low_pred = convert(pred)
-    low_target = {"torch": torch.asarray, "numpy": np.asarray, "jax": jnp.asarray}[library](target) \
-        if case.labels else convert(target)
+    keep = {"torch": torch.asarray, "numpy": np.asarray, "jax": jnp.asarray}[library]
+    low = [convert(x) for x in case.floats(arrays)] + ([keep(arrays[-1])] if case.labels else [])
+
+    def widen(x: object) -> np.ndarray:
+        return to_numpy(x.float() if library == "torch" else x).astype(np.float64)
+
     for reduction in ("none", "mean"):
-        out = case(low_pred, low_target, reduction=reduction)
+        out = case(*low, reduction=reduction)
         assert out.dtype == dtype
-        values = to_numpy(out.float() if library == "torch" else out).astype(np.float64)
+        values = widen(out)
         assert np.all(np.isfinite(values))
         # the reference: the same low-precision inputs, computed in float64
-        ref_pred = to_numpy(low_pred.float() if library == "torch" else low_pred).astype(np.float64)
-        ref_target = target if case.labels else to_numpy(
-            low_target.float() if library == "torch" else low_target).astype(np.float64)
+        ref = [widen(x) for x in low[:len(case.floats(arrays))]] + ([arrays[-1]] if case.labels else [])
         if case.classes and "cross_entropy" in case.name and not case.kwargs.get("from_logits"):
-            ref_pred = ref_pred / ref_pred.sum(axis=-1, keepdims=True)  # re-normalise rounded probabilities
-        expected = case(ref_pred, ref_target, reduction=reduction)
+            ref[0] = ref[0] / ref[0].sum(axis=-1, keepdims=True)  # re-normalise rounded probabilities
+        expected = case(*ref, reduction=reduction)
         np.testing.assert_allclose(values, expected, rtol=1e-2, atol=1e-2)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_torch_gradient_matches_finite_differences(case: Case, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 4)
-    p = torch.tensor(pred, requires_grad=True)
-    t = torch.asarray(target)
-    w = torch.asarray(rng.uniform(0.5, 2.0, size=(4,) + (1,) * (len(_expected_loss_shape(case, 4)) - 1)))
+    arrays = case.draw(rng, 4)
+    floats = tuple(torch.tensor(x, requires_grad=True) for x in arrays[:case.inputs])
+    rest = tuple(torch.asarray(x) for x in arrays[case.inputs:])
+    w = torch.asarray(rng.uniform(0.5, 2.0, size=case.weight_shape(4)))
     # Finite differences step off the probability simplex, which the value checks would refuse.
     with losskit.checks(False):
         for reduction in REDUCTIONS:
-            assert torch.autograd.gradcheck(lambda x, r=reduction: case(x, t, weight=w, reduction=r), (p,))
+            assert torch.autograd.gradcheck(lambda *x, r=reduction: case(*x, *rest, weight=w, reduction=r), floats)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_jax_grad_and_jit_agree_with_torch(case: Case, rng: np.random.Generator) -> None:
-    pred, target = case.draw(rng, 5)
-    p = torch.tensor(pred, requires_grad=True)
-    case(p, torch.asarray(target)).backward()
-    grad = jax.grad(lambda x: case(x, jnp.asarray(target)))(jnp.asarray(pred))
-    np.testing.assert_allclose(np.asarray(grad), p.grad.numpy(), rtol=1e-10, atol=1e-14)
-    jitted = jax.jit(lambda x, y: case(x, y, reduction="none"))
-    np.testing.assert_allclose(np.asarray(jitted(jnp.asarray(pred), jnp.asarray(target))),
-                               case(pred, target, reduction="none"), rtol=1e-12, atol=1e-15)
-    jit_grad = jax.jit(jax.grad(lambda x, y: case(x, y)))(jnp.asarray(pred), jnp.asarray(target))
-    np.testing.assert_allclose(np.asarray(jit_grad), p.grad.numpy(), rtol=1e-10, atol=1e-14)
+    arrays = case.draw(rng, 5)
+    floats = [torch.tensor(x, requires_grad=True) for x in arrays[:case.inputs]]
+    case(*floats, *map(torch.asarray, arrays[case.inputs:])).backward()
+    expected = [x.grad.numpy() for x in floats]
+    argnums = tuple(range(case.inputs))
+    grads = jax.grad(lambda *x: case(*x), argnums=argnums)(*map(jnp.asarray, arrays))
+    for grad, want in zip(grads, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(grad), want, rtol=1e-10, atol=1e-14)
+    jitted = jax.jit(lambda *x: case(*x, reduction="none"))
+    np.testing.assert_allclose(np.asarray(jitted(*map(jnp.asarray, arrays))),
+                               case(*arrays, reduction="none"), rtol=1e-12, atol=1e-15)
+    jit_grads = jax.jit(jax.grad(lambda *x: case(*x), argnums=argnums))(*map(jnp.asarray, arrays))
+    for grad, want in zip(jit_grads, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(grad), want, rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_minimum_at_the_target(case: Case, rng: np.random.Generator) -> None:
-    pred, target = case.perfect(rng, 10)
-    out = case(pred, target, reduction="none")
+    out = case(*case.perfect(rng, 10), reduction="none")
     np.testing.assert_array_equal(out, 0.0)
 
 

@@ -15,24 +15,20 @@ CASE = st.sampled_from(CASES)
 SEED = st.integers(0, 2**32 - 1)
 
 
-def _weight_shape(case: Case, n: int) -> tuple[int, ...]:
-    return (n,) if case.classes else (n, 1)
-
-
 @settings(max_examples=60, deadline=None)
 @given(case=CASE, seed=SEED, n=st.integers(1, 9), scale=st.sampled_from([1e-3, 1.0, 30.0]))
 def test_non_negative_and_sum_is_mean_times_total_weight(case: Case, seed: int, n: int, scale: float) -> None:
     rng = np.random.default_rng(seed)
-    pred, target = case.draw(rng, n)
-    if not case.labels and np.issubdtype(pred.dtype, np.floating) and "from_logits" in case.kwargs:
-        pred = pred * scale
-    weight = rng.uniform(0.0, 2.0, size=_weight_shape(case, n))
-    loss = case(pred, target, weight=weight, reduction="none")
+    arrays = case.draw(rng, n)
+    if "from_logits" in case.kwargs:
+        arrays = (arrays[0] * scale, *arrays[1:])
+    weight = rng.uniform(0.0, 2.0, size=case.weight_shape(n))
+    loss = case(*arrays, weight=weight, reduction="none")
     assert np.all(loss >= 0)
-    total, mean = case(pred, target, weight=weight, reduction="sum"), case(pred, target, weight=weight)
+    total, mean = case(*arrays, weight=weight, reduction="sum"), case(*arrays, weight=weight)
     denominator = np.broadcast_to(weight, loss.shape)
     if "class_weight" in case.kwargs:
-        class_weight = np.asarray(case.kwargs["class_weight"])
+        class_weight, target = np.asarray(case.kwargs["class_weight"]), arrays[1]
         denominator = denominator * (class_weight[target] if case.labels else target @ class_weight)
     np.testing.assert_allclose(total, mean * denominator.sum(), rtol=1e-12, atol=1e-300)
 
@@ -40,8 +36,7 @@ def test_non_negative_and_sum_is_mean_times_total_weight(case: Case, seed: int, 
 @settings(max_examples=40, deadline=None)
 @given(case=CASE, seed=SEED, n=st.integers(1, 9))
 def test_zero_at_the_target(case: Case, seed: int, n: int) -> None:
-    pred, target = case.perfect(np.random.default_rng(seed), n)
-    assert float(case(pred, target, reduction="sum")) == 0.0
+    assert float(case(*case.perfect(np.random.default_rng(seed), n), reduction="sum")) == 0.0
 
 
 EXTREME = st.sampled_from([-1e30, -1e4, -100.0, -1.0, -1e-300, 0.0, 5e-324, 1e-7, 1.0, 100.0, 1e4, 1e30])

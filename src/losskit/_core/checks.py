@@ -133,7 +133,7 @@ def real_or_label_dtype(xp: Namespace, name: str, x: Array) -> None:
         raise TypeError(f"{name} must be a real array, got dtype {dtype_name(x.dtype)}")
 
 
-def same_shape(pred: Array, target: Array, target_name: str = "target") -> None:
+def same_shape(pred: Array, target: Array, target_name: str = "target", pred_name: str = "pred") -> None:
     if tuple(pred.shape) != tuple(target.shape):
         hint = ""
         if tuple(pred.shape) in {(*target.shape, 1), (1, *target.shape)} or tuple(target.shape) in {
@@ -141,7 +141,7 @@ def same_shape(pred: Array, target: Array, target_name: str = "target") -> None:
         }:
             hint = " (a trailing or leading axis of size 1 would broadcast silently; reshape one of them)"
         raise ValueError(
-            f"{target_name} must have the shape of pred {tuple(pred.shape)}, got {tuple(target.shape)}{hint}"
+            f"{target_name} must have the shape of {pred_name} {tuple(pred.shape)}, got {tuple(target.shape)}{hint}"
         )
 
 

@@ -1,8 +1,9 @@
 """The first and last steps of every loss: arguments in, cost out.
 
-:func:`prepare` validates the arguments every loss shares, resolves the namespace and the compute
-dtype; :meth:`Inputs.finish` applies ``weight`` and ``reduction`` and returns the result in the
-caller's dtype. Between the two, a loss body is its formula.
+:func:`prepare` (for ``pred, target``) and :func:`gather` (for any other array arguments) validate
+what every loss shares and resolve the namespace and the compute dtype; :meth:`Call.finish` applies
+``weight`` and ``reduction`` and returns the result in the caller's dtype. Between the two, a loss
+body is its formula.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from .reduction import reduce
 
 
 @dataclass(frozen=True)
-class Inputs:
+class Call:
+    """What one loss call has resolved: its namespace, dtypes, weight and reduction."""
+
     xp: Namespace
-    pred: Array
-    """Predictions in the compute dtype."""
-    target: Array
-    """Real targets in the compute dtype, or integer labels as given."""
+    like: Array
+    """An argument array: other arrays are created on its device and checked against its library."""
     dtype: Any
     """The compute dtype: the inputs' floating dtype, at least float32."""
     out_dtype: Any
@@ -35,8 +36,8 @@ class Inputs:
 
     def array(self, value: Any, name: str) -> Array:
         """A hyper-parameter array (class weights, ...) in this call's namespace and compute dtype."""
-        namespace(pred=self.pred, **{name: value})  # refuses a second array library, naming it
-        x = asarray(value, self.xp, like=self.pred)
+        namespace(pred=self.like, **{name: value})  # refuses a second array library, naming it
+        x = asarray(value, self.xp, like=self.like)
         checks.real_or_label_dtype(self.xp, name, x)
         return self.xp.astype(x, self.dtype)
 
@@ -50,6 +51,14 @@ class Inputs:
             checks.non_negative(xp, "weight", weight)
         out = reduce(xp, loss, self.reduction, weight, denominator)
         return out if out.dtype == self.out_dtype else xp.astype(out, self.out_dtype)
+
+
+@dataclass(frozen=True)
+class Inputs(Call):
+    pred: Array
+    """Predictions in the compute dtype."""
+    target: Array
+    """Real targets in the compute dtype, or integer labels as given."""
 
 
 def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool = False) -> Inputs:
@@ -77,4 +86,28 @@ def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool
         pred = xp.astype(pred, dtype)
     if not labels and target.dtype != dtype:
         target = xp.astype(target, dtype)
-    return Inputs(xp, pred, target, dtype, out_dtype, weight, reduction)
+    return Inputs(xp, pred, dtype, out_dtype, weight, reduction, pred, target)
+
+
+def gather(floats: dict[str, Any], *, weight: Any, reduction: Any,
+           others: dict[str, Any] | None = None) -> tuple[Call, list[Array]]:
+    """:func:`prepare` for losses whose array arguments are not ``pred, target``.
+
+    ``floats`` are floating arrays (embeddings, logits, ...), promoted together to one compute
+    dtype; ``others`` (labels, masks) are only brought into the namespace, for the loss to check.
+    Returns the call and the arrays in the order given, ``floats`` first. Shapes are the loss's
+    to check.
+    """
+    reduction = checks.reduction(reduction)
+    others = others or {}
+    xp = namespace(**floats, **others, weight=weight)
+    arrays: list[Array] = []
+    for name, value in floats.items():
+        x = asarray(value, xp, like=arrays[0] if arrays else None)
+        checks.floating(xp, name, x)
+        arrays.append(x)
+    out_dtype = xp.result_type(*arrays)
+    dtype = compute_dtype(xp, out_dtype)
+    arrays = [x if x.dtype == dtype else xp.astype(x, dtype) for x in arrays]
+    arrays += [asarray(value, xp, like=arrays[0]) for value in others.values()]
+    return Call(xp, arrays[0], dtype, out_dtype, weight, reduction), arrays
