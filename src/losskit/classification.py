@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._core import checks, logprob
+from ._core import checks, classes, logprob
 from ._core.backend import Array
 from ._core.inputs import Inputs, prepare
 from ._core.primitives import lookup, one_hot, take
@@ -25,57 +25,6 @@ __all__ = [
     "sparse_categorical_cross_entropy",
     "squared_hinge",
 ]
-
-def _class_weight(a: Inputs, class_weight: Any, num_classes: int) -> Array:
-    cw = a.array(class_weight, "class_weight")
-    if tuple(cw.shape) != (num_classes,):
-        raise ValueError(f"class_weight must have shape ({num_classes},), one per class, got {tuple(cw.shape)}")
-    checks.non_negative(a.xp, "class_weight", cw)
-    return cw
-
-
-def _along(a: Inputs, vector: Array, axis: int) -> Array:
-    """A per-class vector shaped to broadcast along ``axis`` of ``pred``."""
-    shape = [1] * a.pred.ndim
-    shape[axis] = vector.shape[0]
-    return a.xp.reshape(vector, tuple(shape))
-
-
-def _labels(a: Inputs, axis: int, ignore_index: int | None = None) -> tuple[Array, Array | None]:
-    """Validated integer labels, with ignored ones replaced by class 0, and the mask of kept ones."""
-    xp = a.xp
-    expected = tuple(s for i, s in enumerate(a.pred.shape) if i != axis)
-    if tuple(a.target.shape) != expected:
-        raise ValueError(
-            f"target must have the shape of pred without its class axis {axis}, i.e. {expected}; "
-            f"got {tuple(a.target.shape)}"
-        )
-    num_classes = a.pred.shape[axis]
-    labels = a.target
-    # Bounds outside the label dtype's range are left out: no label can reach them, and strict
-    # array libraries refuse to compare, e.g., uint8 labels with -100.
-    info = xp.iinfo(labels.dtype)
-    valid = labels >= 0
-    if num_classes <= info.max:
-        valid = valid & (labels < num_classes)
-    keep = None
-    if ignore_index is not None and info.min <= ignore_index <= info.max:
-        keep = labels != ignore_index
-        valid = valid | ~keep
-    bad = ~valid
-    if checks.any_true(xp, bad):
-        allowed = f" or ignore_index={ignore_index}" if ignore_index is not None else ""
-        raise ValueError(
-            f"target holds class labels in [0, {num_classes}){allowed}; found {checks.first(xp, labels, bad)}"
-        )
-    if keep is not None:
-        labels = xp.where(keep, labels, xp.zeros_like(labels))
-    return labels, keep
-
-
-def _smoothing(value: Any) -> float:
-    return checks.real("label_smoothing", value, low=0.0, high=1.0)
-
 
 @register("bce", "log_loss", "binary_crossentropy", "sigmoid_cross_entropy", "logistic")
 def binary_cross_entropy(pred: Array, target: Array, *, from_logits: bool = False,
@@ -120,7 +69,7 @@ def binary_cross_entropy(pred: Array, target: Array, *, from_logits: bool = Fals
       >>> round(float(losskit.binary_cross_entropy(np.array([0.9, 0.2]), np.array([1, 0]))), 6)
       0.164252
     """
-    smoothing = _smoothing(label_smoothing)
+    smoothing = classes.smoothing(label_smoothing)
     a = prepare(pred, target, weight=weight, reduction=reduction)
     xp = a.xp
     checks.within(xp, "target", a.target, 0.0, 1.0)
@@ -172,7 +121,7 @@ def categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool =
       >>> round(float(losskit.categorical_cross_entropy(np.array([[0.7, 0.2, 0.1]]), np.array([[1.0, 0, 0]]))), 6)
       0.356675
     """
-    smoothing = _smoothing(label_smoothing)
+    smoothing = classes.smoothing(label_smoothing)
     a = prepare(pred, target, weight=weight, reduction=reduction)
     xp = a.xp
     ax = checks.axis(axis, a.pred.ndim)
@@ -182,7 +131,7 @@ def categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool =
     y = a.target if smoothing == 0 else a.target * (1.0 - smoothing) + smoothing / num_classes
     if class_weight is None:
         return a.finish(-xp.sum(y * log_p, axis=ax))
-    w = _along(a, _class_weight(a, class_weight, num_classes), ax)
+    w = classes.along(a, classes.vector(a, class_weight, num_classes, "class_weight"), ax, a.pred.ndim)
     return a.finish(-xp.sum(w * y * log_p, axis=ax), denominator=xp.sum(w * a.target, axis=ax))
 
 
@@ -229,14 +178,13 @@ def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits:
       >>> loss.round(6).tolist()
       [0.241311, 0.0]
     """
-    smoothing = _smoothing(label_smoothing)
-    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-        raise TypeError(f"ignore_index must be an int or None, got {ignore_index!r}")
+    smoothing = classes.smoothing(label_smoothing)
+    ignore = classes.ignore_index(ignore_index)
     a = prepare(pred, target, weight=weight, reduction=reduction, labels=True)
     xp = a.xp
     ax = checks.axis(axis, a.pred.ndim)
     num_classes = a.pred.shape[ax]
-    labels, keep = _labels(a, ax, ignore_index)
+    labels, keep = classes.labels(a, ax, ignore)
     log_p = logprob.categorical(a, ax, from_logits)
     loss = -take(xp, log_p, labels, ax)
     denominator = None
@@ -244,11 +192,11 @@ def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits:
         if smoothing:
             loss = (1.0 - smoothing) * loss - smoothing / num_classes * xp.sum(log_p, axis=ax)
     else:
-        cw = _class_weight(a, class_weight, num_classes)
+        cw = classes.vector(a, class_weight, num_classes, "class_weight")
         denominator = lookup(xp, cw, labels)
         loss = denominator * loss
         if smoothing:
-            smooth = -xp.sum(_along(a, cw, ax) * log_p, axis=ax)
+            smooth = -xp.sum(classes.along(a, cw, ax, a.pred.ndim) * log_p, axis=ax)
             loss = (1.0 - smoothing) * loss + smoothing / num_classes * smooth
     if keep is not None:
         zero = xp.zeros_like(loss)
@@ -372,7 +320,7 @@ def multiclass_hinge(pred: Array, target: Array, *, margin: float = 1.0, kind: s
     xp = a.xp
     ax = checks.axis(axis, a.pred.ndim)
     num_classes = a.pred.shape[ax]
-    labels, _ = _labels(a, ax)
+    labels, _ = classes.labels(a, ax)
     true_score = xp.expand_dims(take(xp, a.pred, labels, ax), axis=ax)
     is_true = one_hot(xp, labels, num_classes, ax, a.pred)
     if kind == "crammer_singer":

@@ -61,11 +61,13 @@ class Inputs(Call):
     """Real targets in the compute dtype, or integer labels as given."""
 
 
-def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool = False) -> Inputs:
+def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool = False,
+            finite: bool = True) -> Inputs:
     """Check the arguments every loss shares and bring them into one namespace and dtype.
 
     ``labels=True``: ``target`` holds integer class labels (kept as they are). Otherwise it holds
-    real values (any real dtype, bool included), cast to the compute dtype and checked finite.
+    real values (any real dtype, bool included), cast to the compute dtype and checked finite
+    unless ``finite=False`` (log-probabilities, where ``-inf`` is a probability of 0).
     """
     reduction = checks.reduction(reduction)
     xp = namespace(pred=pred, target=target, weight=weight)
@@ -80,7 +82,8 @@ def prepare(pred: Any, target: Any, *, weight: Any, reduction: Any, labels: bool
         checks.same_shape(pred, target)
         if is_floating(xp, target.dtype):
             out_dtype = xp.result_type(pred.dtype, target.dtype)
-            checks.finite(xp, "target", target)
+            if finite:
+                checks.finite(xp, "target", target)
     dtype = compute_dtype(xp, out_dtype)
     if pred.dtype != dtype:
         pred = xp.astype(pred, dtype)

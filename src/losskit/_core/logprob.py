@@ -10,34 +10,39 @@ import math
 
 from . import checks
 from .backend import Array
-from .inputs import Inputs
+from .inputs import Call, Inputs
 from .primitives import log1m_prob, log_prob, log_sigmoid, log_softmax
 
 LOGITS_HINT = "; if pred holds raw scores (logits), pass from_logits=True"
 
 
-def check_probabilities(a: Inputs, axis: int | None = None) -> None:
-    """``pred`` holds probabilities: in [0, 1], and summing to 1 along ``axis`` when given."""
+def check_probabilities(a: Call, x: Array, axis: int | None = None, *, name: str = "pred",
+                        hint: str = LOGITS_HINT) -> None:
+    """``x`` holds probabilities: in [0, 1], and summing to 1 along ``axis`` when given."""
     xp = a.xp
-    checks.within(xp, "pred", a.pred, 0.0, 1.0, LOGITS_HINT)
+    checks.within(xp, name, x, 0.0, 1.0, hint)
     if axis is not None:
-        # Rounding in a softmax grows like sqrt(C) ulps; low-precision inputs get their own eps.
-        num_classes = a.pred.shape[axis]
-        tolerance = math.sqrt(xp.finfo(a.out_dtype).eps * max(num_classes, 1))
-        total = xp.sum(a.pred, axis=axis)
-        off = xp.abs(total - 1.0) > tolerance
-        if checks.any_true(xp, off):
-            raise ValueError(
-                f"pred must sum to 1 along axis {axis} when from_logits=False; found a sum of "
-                f"{checks.first(xp, total, off):.6g}{LOGITS_HINT}"
-            )
+        check_sums_to_one(a, x, axis, name=name, hint=hint)
+
+
+def check_sums_to_one(a: Call, x: Array, axis: int, *, name: str, hint: str = LOGITS_HINT) -> None:
+    """``x`` sums to 1 along ``axis``, within the rounding of a softmax."""
+    xp = a.xp
+    # Rounding in a softmax grows like sqrt(C) ulps; low-precision inputs get their own eps.
+    num_classes = x.shape[axis]
+    tolerance = math.sqrt(xp.finfo(a.out_dtype).eps * max(num_classes, 1))
+    total = xp.sum(x, axis=axis)
+    off = xp.abs(total - 1.0) > tolerance
+    if checks.any_true(xp, off):
+        found = checks.first(xp, total, off)
+        raise ValueError(f"{name} must sum to 1 along axis {axis}; found a sum of {found:.6g}{hint}")
 
 
 def binary(a: Inputs, from_logits: bool) -> tuple[Array, Array]:
     """``(log p, log(1 - p))`` of a sigmoid output."""
     if from_logits:
         return log_sigmoid(a.xp, a.pred), log_sigmoid(a.xp, -a.pred)
-    check_probabilities(a)
+    check_probabilities(a, a.pred)
     return log_prob(a.xp, a.pred, a.eps), log1m_prob(a.xp, a.pred, a.eps)
 
 
@@ -45,5 +50,5 @@ def categorical(a: Inputs, axis: int, from_logits: bool) -> Array:
     """``log p`` of a softmax output with classes along ``axis``."""
     if from_logits:
         return log_softmax(a.xp, a.pred, axis)
-    check_probabilities(a, axis)
+    check_probabilities(a, a.pred, axis)
     return log_prob(a.xp, a.pred, a.eps)

@@ -22,17 +22,74 @@ def log_sigmoid(xp: Namespace, x: Array) -> Array:
     return -softplus(xp, -x)
 
 
+def sigmoid(xp: Namespace, x: Array) -> Array:
+    """``1 / (1 + exp(-x))`` to full relative precision on both tails (``exp(log_sigmoid)`` is not)."""
+    z = xp.exp(-xp.abs(x))  # in (0, 1]: nothing overflows on either branch
+    return xp.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def softmax(xp: Namespace, x: Array, axis: int) -> Array:
+    """``exp(x) / sum(exp(x))`` to full relative precision; ``exp(log_softmax)`` loses
+    ``ulp(x)`` of it (3e-4 relative at logits of 1e4 in float32)."""
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _first_max(xp: Namespace, x: Array, axis: int) -> Array:
+    """Boolean mask of the first maximum along ``axis`` (one per slice, also with ties)."""
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    classes = xp.reshape(xp.arange(x.shape[axis], device=device(x)), tuple(shape))
+    return classes == xp.argmax(x, axis=axis, keepdims=True)
+
+
+def _shifted_logsumexp(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array, Array]:
+    """``(top, m, r)`` with ``logsumexp(x) = m + r``: ``m`` the maximum, selected by the mask ``top``,
+    and ``r = log1p(sum of the others' exp(x - m))``.
+
+    The maximum's term is exactly 1, so ``log p`` of it is ``-r``, to full relative precision also
+    where it holds almost all the mass (``log(1 + rest)`` would round it to 0). ``m`` is the
+    maximum *element*, selected by index, so that the gradient is exact for any choice among ties.
+    """
+    top = _first_max(xp, x, axis)
+    zero = xp.zeros_like(x)
+    shift = xp.sum(xp.where(top, x, zero), axis=axis, keepdims=True)
+    # A slice that is entirely -inf has shift -inf, and x - shift would be NaN; a NaN shift (NaN
+    # logits, which argmax ranks first) must stay, to propagate.
+    empty = shift == -xp.inf  # every term is exp(-inf) = 0
+    shift = xp.where(empty, xp.zeros_like(shift), shift)
+    rest = xp.sum(xp.where(top, zero, xp.exp(x - shift)), axis=axis, keepdims=True)
+    return top, shift, xp.where(empty, xp.full_like(rest, -xp.inf), xp.log1p(rest))
+
+
 def logsumexp(xp: Namespace, x: Array, axis: int, keepdims: bool = False) -> Array:
-    """``log(sum(exp(x), axis))``, shifted by the maximum so that nothing overflows."""
-    shift = xp.max(x, axis=axis, keepdims=True)
-    # A slice that is entirely -inf has shift -inf, and x - shift would be NaN.
-    shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
-    out = xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
+    """``log(sum(exp(x), axis))``, accurate to the last bits (see :func:`_shifted_logsumexp`)."""
+    _, shift, r = _shifted_logsumexp(xp, x, axis)
+    out = shift + r
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 
 def log_softmax(xp: Namespace, x: Array, axis: int) -> Array:
-    return x - logsumexp(xp, x, axis, keepdims=True)
+    # The top class's log p is -r exactly, not a difference of large numbers; its x - m is set to
+    # 0 rather than computed, so that its gradient is not a sum of +1 and -1 that rounds away the
+    # tiny true value.
+    top, shift, r = _shifted_logsumexp(xp, x, axis)
+    return xp.where(top, xp.zeros_like(x), x - shift) - r
+
+
+def log1m_softmax(xp: Namespace, x: Array, axis: int) -> Array:
+    """``log(1 - softmax(x))`` along ``axis``, accurate where a probability is close to 1.
+
+    For the top class, ``1 - p`` is the rivals' share, a log-sum-exp that leaves the top out: exact
+    and finite even where ``p`` rounds to 1. Every other class has ``p <= 1/2``, where
+    ``log1p(-p)`` is accurate.
+    """
+    top = _first_max(xp, x, axis)
+    total = logsumexp(xp, x, axis, keepdims=True)
+    rivals = logsumexp(xp, xp.where(top, xp.full_like(x, -xp.inf), x), axis, keepdims=True)
+    # p of the top class may be 1: it is kept out of log1p, whose gradient would be infinite there.
+    p = xp.where(top, xp.zeros_like(x), xp.exp(x - total))
+    return xp.where(top, rivals - total, xp.log1p(-p))
 
 
 def log_prob(xp: Namespace, p: Array, floor: float) -> Array:
@@ -79,3 +136,39 @@ def one_hot(xp: Namespace, labels: Array, num_classes: int, axis: int, like: Arr
     # The default integer dtype: a narrow label dtype may not hold every class index.
     classes = xp.arange(num_classes, device=device(like))
     return xp.expand_dims(labels, axis=axis) == xp.reshape(classes, tuple(shape))
+
+
+def safe_sqrt(xp: Namespace, x: Array) -> Array:
+    """``sqrt(x)`` for ``x >= 0`` with gradient 0 (a subgradient) at 0, where ``sqrt'`` is infinite."""
+    positive = x > 0
+    # The untaken branch must stay finite too: sqrt'(0) * 0 is NaN.
+    return xp.where(positive, xp.sqrt(xp.where(positive, x, xp.ones_like(x))), xp.zeros_like(x))
+
+
+def binary_scale(xp: Namespace, peak: Array) -> Array:
+    """The power of two at or below ``peak > 0`` (1 where ``peak`` is 0), with gradient 0.
+
+    Dividing by it is exact, so a computation on the scaled values gives the unscaled result to the
+    last bit wherever that does not overflow or underflow; ``floor`` carries no gradient.
+    """
+    positive = peak > 0
+    return 2.0 ** xp.floor(xp.log2(xp.where(positive, peak, xp.ones_like(peak))))
+
+
+def norm(xp: Namespace, x: Array, axis: int = -1, keepdims: bool = False) -> Array:
+    """Euclidean norm along ``axis``, with gradient 0 at the zero vector.
+
+    Scaled by a power of two near the largest magnitude, so the squares neither overflow nor
+    underflow: the norm of ``1e200`` in float64 or ``1e30`` in float32 is finite, that of ``1e-200``
+    not 0; elsewhere it is ``sqrt(sum(x**2))`` to the last bit.
+    """
+    if x.shape[axis] == 0:  # max has no identity: the norm of an empty vector is 0
+        return xp.sum(x, axis=axis, keepdims=keepdims)
+    peak = xp.max(xp.abs(x), axis=axis, keepdims=True)
+    nonzero = peak > 0
+    scale = binary_scale(xp, peak)
+    unit = x / scale
+    # The sum is at least 1 where the vector is not zero; 1 elsewhere keeps sqrt' finite there.
+    squares = xp.where(nonzero, xp.sum(unit * unit, axis=axis, keepdims=True), xp.ones_like(peak))
+    out = xp.where(nonzero, scale * xp.sqrt(squares), xp.zeros_like(peak))
+    return out if keepdims else xp.squeeze(out, axis=axis)

@@ -51,4 +51,4 @@ def get(name: str) -> Callable[..., object]:
         return _LOSSES[_ALIASES[key]]
     close = difflib.get_close_matches(key, _ALIASES, n=5, cutoff=0.5)
     suggestion = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(f"unknown loss name {name!r}{suggestion} (known losses: {', '.join(_LOSSES)})")
+    raise ValueError(f"unknown loss name {name!r}{suggestion} (known losses: {', '.join(sorted(_LOSSES))})")
