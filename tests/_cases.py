@@ -29,6 +29,9 @@ class Case:
     labels: bool = False  # the last argument holds integer labels
     reduced: bool = False  # one loss per example (shape (n,)) without a class axis either
     inputs: int = 1  # the leading arguments that are model outputs: gradients flow into them
+    # In-batch losses (mining, contrastive batches): the examples interact, "mean" divides by the pairs or
+    # triplets counted, and a batch needs at least this many examples (a positive pair and a negative).
+    batch: int = 0
 
     @property
     def fn(self) -> Callable[..., Any]:
@@ -142,6 +145,110 @@ def _scores_labels_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray
     return np.eye(C)[y] * 2.0, y
 
 
+def _gan_scores(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(size=n) * 3, rng.normal(size=n) * 3  # discriminator logits on real, fake
+
+
+def _gan_scores_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full(n, 1e3), np.full(n, -1e3)  # softplus(-1000) is exactly 0 in float64
+
+
+def _gan_fake(rng: np.random.Generator, n: int) -> tuple[np.ndarray]:
+    return (rng.normal(size=n) * 3,)
+
+
+def _gan_fake_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray]:
+    return (np.full(n, 1e3),)
+
+
+P = 5  # pixels per image of the segmentation losses, (n, C, P)
+
+
+def _masks(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.uniform(0.02, 0.98, size=(n, C, P)), (rng.uniform(size=(n, C, P)) > 0.6).astype(np.float64)
+
+
+def _masks_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    y = (rng.uniform(size=(n, C, P)) > 0.6).astype(np.float64)  # empty masks included
+    return y.copy(), y
+
+
+def _mask_logits(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(size=(n, C, P)) * 3, (rng.uniform(size=(n, C, P)) > 0.6).astype(np.float64)
+
+
+def _mask_logits_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    y = (rng.uniform(size=(n, C, P)) > 0.6).astype(np.float64)
+    return (2 * y - 1) * 1e3, y
+
+
+def _label_map_logits(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(size=(n, C, P)) * 3, rng.integers(0, C, size=(n, P))
+
+
+def _label_map_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    y = rng.integers(0, C, size=(n, P))
+    return np.moveaxis(np.eye(C)[y], -1, 1) * 1e3, y
+
+
+def _distributions(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    y = _softmax(rng.normal(size=(n, C)) * 2)
+    y[:, 0] = 0.0  # zeros in the target: 0 log 0 = 0
+    return _softmax(rng.normal(size=(n, C))), y / y.sum(axis=-1, keepdims=True)
+
+
+def _same_distribution(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    y = _softmax(rng.normal(size=(n, C)) * 2)
+    return y.copy(), y
+
+
+def _gaussian(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(size=(n, D)), rng.normal(size=(n, D))
+
+
+def _standard_normal(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((n, D)), np.zeros((n, D))
+
+
+def _triplets(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return rng.normal(size=(n, D)), rng.normal(size=(n, D)), rng.normal(size=(n, D))
+
+
+def _triplets_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    direction = rng.normal(size=(n, D))
+    a = direction / np.linalg.norm(direction, axis=-1, keepdims=True) * rng.uniform(1.0, 2.0, size=(n, 1))
+    return a, a.copy(), -a  # the negative is >= 2 away (euclidean) and at cosine distance 2
+
+
+def _pairs(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return rng.normal(size=(n, D)), rng.normal(size=(n, D)), rng.integers(0, 2, size=n)
+
+
+def _pairs_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x1, same = rng.normal(size=(n, D)), rng.integers(0, 2, size=n)
+    away = rng.normal(size=(n, D))
+    away = 3.0 * away / np.linalg.norm(away, axis=-1, keepdims=True)
+    return x1, np.where(same[:, None] == 1, x1, x1 + away), same  # dissimilar pairs 3 apart
+
+
+def _batch_labels(rng: np.random.Generator, n: int) -> np.ndarray:
+    """At most 3 classes; from 3 examples on, always a positive pair and a second class."""
+    y = rng.integers(0, 3, size=n)
+    if n >= 3:
+        y[:3] = [0, 0, 1]
+        y = rng.permutation(y)
+    return y
+
+
+def _batch(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(size=(n, D)), _batch_labels(rng, n)
+
+
+def _batch_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    y = _batch_labels(rng, n)
+    return 3.0 * np.eye(D)[y], y  # each class at one point, the classes orthogonal and 3 * sqrt(2) apart
+
+
 CASES = [
     Case("mse", _real, _real_perfect),
     Case("mae", _real, _real_perfect),
@@ -158,9 +265,46 @@ CASES = [
          {"from_logits": True, "class_weight": [1.0, 2.0, 0.5, 1.0]}, classes=C, labels=True),
     Case("focal", _prob01, _prob01_perfect),
     Case("focal", _logits01, _logits01_perfect, {"from_logits": True, "gamma": 0.5, "alpha": None}),
+    Case("categorical_focal", _probs_onehot, _onehot_perfect, {"alpha": [0.5, 1.0, 2.0, 1.0]}, classes=C),
+    Case("categorical_focal", _logits_onehot, _logits_onehot_perfect, {"from_logits": True, "gamma": 1.5},
+         classes=C),
+    Case("sparse_categorical_focal", _probs_labels, _probs_labels_perfect, {"gamma": 0.5}, classes=C, labels=True),
+    Case("sparse_categorical_focal", _logits_labels, _logits_labels_perfect,
+         {"from_logits": True, "alpha": 0.25, "label_smoothing": 0.0}, classes=C, labels=True),
+    Case("dice", _masks, _masks_perfect, reduced=True),
+    Case("dice", _label_map_logits, _label_map_perfect,
+         {"mode": "multiclass", "from_logits": True, "class_weight": [1.0, 2.0, 0.5, 1.0]}, labels=True, reduced=True),
+    Case("jaccard", _mask_logits, _mask_logits_perfect, {"from_logits": True, "squared": True}, reduced=True),
+    Case("tversky", _masks, _masks_perfect, {"alpha": 0.3, "beta": 0.7}, reduced=True),
+    Case("focal_tversky", _label_map_logits, _label_map_perfect, {"mode": "multiclass", "from_logits": True},
+         labels=True, reduced=True),
+    Case("dice_bce", _mask_logits, _mask_logits_perfect, {"from_logits": True, "bce_weight": 0.5}, reduced=True),
+    Case("dice_bce", _label_map_logits, _label_map_perfect, {"mode": "multiclass", "from_logits": True},
+         labels=True, reduced=True),
+    Case("reconstruction", _real, _real_perfect, reduced=True),
+    Case("reconstruction", _logits01, _logits01_perfect, {"kind": "bce", "from_logits": True, "features": "mean"},
+         reduced=True),
+    Case("kl_divergence", _distributions, _same_distribution, classes=C),
+    Case("js_divergence", _distributions, _same_distribution, classes=C),
+    Case("gaussian_kl", _gaussian, _standard_normal, reduced=True, inputs=2),
     Case("hinge", _scores_signs, _scores_signs_perfect),
     Case("squared_hinge", _scores_signs, _scores_signs_perfect, {"margin": 0.5}),
+    Case("triplet", _triplets, _triplets_perfect, reduced=True, inputs=3),
+    Case("triplet", _triplets, _triplets_perfect, {"distance": "cosine", "swap": True, "margin": 0.3}, reduced=True,
+         inputs=3),
+    Case("contrastive", _pairs, _pairs_perfect, {"margin": 1.5}, labels=True, reduced=True, inputs=2),
+    Case("batch_triplet", _batch, _batch_perfect, labels=True, reduced=True, batch=3),
+    Case("batch_triplet", _batch, _batch_perfect, {"mining": "hard", "margin": 0.5}, labels=True, reduced=True,
+         batch=3),
+    Case("batch_triplet", _batch, _batch_perfect,
+         {"mining": "semi_hard", "distance": "cosine", "margin": 0.5, "average": "mined"}, labels=True, reduced=True,
+         batch=3),
+    # exp(-1 / temperature) underflows: orthogonal negatives cost exactly 0 at the minimum
+    Case("info_nce", _batch, _batch_perfect, {"temperature": 1e-3}, labels=True, reduced=True, batch=3),
     Case("multiclass_hinge", _logits_labels, _scores_labels_perfect, classes=C, labels=True),
     Case("multiclass_hinge", _logits_labels, _scores_labels_perfect, {"kind": "weston_watkins"}, classes=C,
          labels=True),
+    Case("gan_discriminator_loss", _gan_scores, _gan_scores_perfect, {"kind": "non_saturating"}, reduced=True,
+         inputs=2),
+    Case("gan_generator_loss", _gan_fake, _gan_fake_perfect, {"kind": "non_saturating"}, reduced=True),
 ]

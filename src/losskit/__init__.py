@@ -6,6 +6,7 @@ A *loss* is the error of one example (``reduction="none"``); a *cost* aggregates
 
 from ._core.checks import checks, set_checks
 from ._core.registry import get, names
+from .autoencoder import gaussian_kl, js_divergence, kl_divergence, reconstruction
 from .classification import (
     binary_cross_entropy,
     categorical_cross_entropy,
@@ -14,26 +15,52 @@ from .classification import (
     sparse_categorical_cross_entropy,
     squared_hinge,
 )
-from .detection import focal
+from .cost import Cost, CostParts
+from .detection import categorical_focal, focal, sparse_categorical_focal
+from .embedding import batch_triplet, contrastive, info_nce, triplet
+from .gan import gan_discriminator_loss, gan_generator_loss, gan_minimax_value, gradient_penalty, r1_penalty
 from .regression import huber, log_cosh, mae, mse, quantile
+from .segmentation import dice, dice_bce, focal_tversky, jaccard, tversky
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cost",
+    "CostParts",
+    "batch_triplet",
     "binary_cross_entropy",
     "categorical_cross_entropy",
+    "categorical_focal",
     "checks",
+    "contrastive",
+    "dice",
+    "dice_bce",
     "focal",
+    "focal_tversky",
+    "gan_discriminator_loss",
+    "gan_generator_loss",
+    "gan_minimax_value",
+    "gaussian_kl",
     "get",
+    "gradient_penalty",
     "hinge",
     "huber",
+    "info_nce",
+    "jaccard",
+    "js_divergence",
+    "kl_divergence",
     "log_cosh",
     "mae",
     "mse",
     "multiclass_hinge",
     "names",
     "quantile",
+    "r1_penalty",
+    "reconstruction",
     "set_checks",
     "sparse_categorical_cross_entropy",
+    "sparse_categorical_focal",
     "squared_hinge",
+    "triplet",
+    "tversky",
 ]
