@@ -102,15 +102,28 @@ def test_easy_examples_are_down_weighted(rng: np.random.Generator) -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("gamma", [0.5, 2.0])
+@pytest.mark.parametrize("gamma", [0, 0.5, 1.0, 2.0])
 def test_extreme_logits_and_soft_labels_are_finite(gamma: float, dtype: torch.dtype) -> None:
     logits = torch.tensor([-1e4, -100.0, 0.0, 100.0, 1e4] * 3, dtype=dtype).requires_grad_(True)
     labels = torch.tensor([0.0] * 5 + [1.0] * 5 + [0.3] * 5, dtype=dtype)
     out = losskit.focal(logits, labels, gamma=gamma, from_logits=True, reduction="none")
-    out.sum().backward()
-    assert torch.isfinite(out).all() and torch.isfinite(logits.grad).all()
+    grad, = torch.autograd.grad(out.sum(), logits, create_graph=True)
+    second, = torch.autograd.grad(grad.sum(), logits)  # the diagonal of the Hessian: elements are independent
+    assert torch.isfinite(out).all() and torch.isfinite(grad).all() and torch.isfinite(second).all()
     right = torch.tensor([1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=torch.bool)  # right side by 1e4
-    assert torch.all(out[right] == 0) and torch.all(logits.grad[right] == 0)
+    assert torch.all(out[right] == 0) and torch.all(grad[right] == 0)
+    # the Hessian diagonal against central differences of the gradient, in float64 where they are reliable
+    if dtype == torch.float64:
+        x = logits.detach()[2:4].clone()  # logits 0 and 100 with label 0
+        h = 1e-5
+
+        def g(z: torch.Tensor) -> torch.Tensor:
+            z = z.clone().requires_grad_(True)
+            return torch.autograd.grad(losskit.focal(z, labels[2:4], gamma=gamma, from_logits=True,
+                                                     reduction="sum"), z)[0]
+
+        np.testing.assert_allclose(second[2:4].detach().numpy(), ((g(x + h) - g(x - h)) / (2 * h)).numpy(),
+                                   rtol=1e-6, atol=1e-12)
     jax_grad = jax.grad(lambda x: losskit.focal(x, jnp.asarray(labels.numpy()), gamma=gamma, from_logits=True,
                                                 reduction="sum"))(jnp.asarray(logits.detach().numpy()))
     assert np.all(np.isfinite(np.asarray(jax_grad)))

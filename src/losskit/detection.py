@@ -7,7 +7,7 @@ from typing import Any
 from ._core import checks, classes, logprob
 from ._core.backend import Array
 from ._core.inputs import Inputs, prepare
-from ._core.primitives import log1m_prob, log1m_softmax, log_prob, take
+from ._core.primitives import log1m_prob, log1m_softmax, log_prob, logaddexp, take
 from ._core.registry import register
 
 __all__ = ["categorical_focal", "focal", "sparse_categorical_focal"]
@@ -66,7 +66,7 @@ def focal(pred: Array, target: Array, *, gamma: float = 2.0, alpha: float | None
         floor = xp.full_like(y, -xp.inf)
         log_y = xp.where(y > 0, log_prob(xp, y, a.eps), floor)
         log_1my = xp.where(y < 1, log1m_prob(xp, y, a.eps), floor)
-        log_miss = xp.logaddexp(log_y + log_q, log_1my + log_p)
+        log_miss = logaddexp(xp, log_y + log_q, log_1my + log_p)
         loss = xp.exp(gamma * log_miss) * loss
     if alpha is not None:
         loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss

@@ -12,9 +12,21 @@ from array_api_compat import device, is_torch_namespace
 from .backend import Array, Namespace
 
 
+def logaddexp(xp: Namespace, a: Array, b: Array) -> Array:
+    """``log(exp(a) + exp(b))``, with finite first *and second* derivatives everywhere.
+
+    ``max(a, b) + log1p(exp(-|a - b|))``: the exponent is never positive, so nothing overflows on
+    any branch. ``torch.logaddexp``'s double backward divides infinities (NaN) once ``|a - b|``
+    exceeds the exponent range, or where one side is ``-inf``.
+    """
+    a_larger = a > b
+    gap = xp.where(a_larger, b - a, a - b)  # -|a - b|, with the derivative of the branch taken at a tie
+    return xp.where(a_larger, a, b) + xp.log1p(xp.exp(gap))
+
+
 def softplus(xp: Namespace, x: Array) -> Array:
-    """``log(1 + exp(x))``."""
-    return xp.logaddexp(xp.zeros_like(x), x)
+    """``log(1 + exp(x))`` (see :func:`logaddexp`)."""
+    return logaddexp(xp, x, xp.zeros_like(x))
 
 
 def log_sigmoid(xp: Namespace, x: Array) -> Array:
