@@ -7,6 +7,7 @@ A *loss* is the error of one example (``reduction="none"``); a *cost* aggregates
 from ._core.checks import checks, set_checks
 from ._core.registry import get, names
 from .autoencoder import gaussian_kl, js_divergence, kl_divergence, reconstruction
+from .catalog import catalog, info
 from .classification import (
     binary_cross_entropy,
     categorical_cross_entropy,
@@ -29,6 +30,7 @@ __all__ = [
     "CostParts",
     "batch_triplet",
     "binary_cross_entropy",
+    "catalog",
     "categorical_cross_entropy",
     "categorical_focal",
     "checks",
@@ -45,6 +47,7 @@ __all__ = [
     "gradient_penalty",
     "hinge",
     "huber",
+    "info",
     "info_nce",
     "jaccard",
     "js_divergence",

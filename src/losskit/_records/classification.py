@@ -1,0 +1,7 @@
+"""Catalogue records of the classification losses."""
+
+from __future__ import annotations
+
+from ..catalog import Record
+
+RECORDS: tuple[Record, ...] = ()
