@@ -56,7 +56,7 @@ TARGETS = {
     "distribution": "a probability distribution",
     "mask": "a segmentation mask (binary, one-hot or an integer label map)",
     "pairs": "pairs or triplets of embeddings, or embeddings with class labels",
-    "none": "no target (scores of real and generated examples)",
+    "none": "no target array (a GAN's scores of real and generated examples; a VAE encoder's mean and log-variance)",
 }
 TRAITS = ("convex", "differentiable", "lipschitz", "bounded", "robust", "margin_based", "distance_based", "symmetric")
 
