@@ -106,7 +106,7 @@ RECORDS: tuple[Record, ...] = (
         alternatives=("focal", "hinge", "dice_bce"),
         example="print(losskit.binary_cross_entropy(np.array([2.0, -1.0]), np.array([1, 0]), from_logits=True))",
         probe=_positive("binary_cross_entropy", from_logits=True),
-        probe_axis="logit of a positive example",
+        probe_axis="margin y·ŷ",
         probe_range=(-6.0, 6.0),
     ),
     Record(
@@ -144,7 +144,7 @@ RECORDS: tuple[Record, ...] = (
         example="print(losskit.categorical_cross_entropy(np.array([[2.0, 0.5, -1.0]]), np.array([[1.0, 0, 0]]), "
                 "from_logits=True))",
         probe=_true_class("categorical_cross_entropy", labels=False, from_logits=True),
-        probe_axis="logit z of the true class, among [z, 0, 0]",
+        probe_axis="score z of the true class, among [z, 0, 0]",
         probe_range=(-6.0, 6.0),
     ),
     Record(
@@ -180,7 +180,7 @@ RECORDS: tuple[Record, ...] = (
         example="print(losskit.sparse_categorical_cross_entropy(np.array([[2.0, 0.5, -1.0]]), np.array([0]), "
                 "from_logits=True))",
         probe=_true_class("sparse_categorical_cross_entropy", labels=True, from_logits=True),
-        probe_axis="logit z of the true class, among [z, 0, 0]",
+        probe_axis="score z of the true class, among [z, 0, 0]",
         probe_range=(-6.0, 6.0),
     ),
     Record(

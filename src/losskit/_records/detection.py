@@ -64,7 +64,7 @@ RECORDS: tuple[Record, ...] = (
         example="print(losskit.focal(np.array([3.0, -0.5, -4.0]), np.array([1.0, 1.0, 0.0]), from_logits=True, "
                 "reduction=\"none\"))",
         probe=_positive("focal", from_logits=True),
-        probe_axis="logit of a positive example",
+        probe_axis="margin y·ŷ",
         probe_range=(-6.0, 6.0),
     ),
     Record(
@@ -98,7 +98,7 @@ RECORDS: tuple[Record, ...] = (
         example="print(losskit.categorical_focal(np.array([[2.0, 0.5, -1.0]]), np.array([[1.0, 0, 0]]), "
                 "from_logits=True))",
         probe=_true_class("categorical_focal", labels=False, from_logits=True),
-        probe_axis="logit z of the true class, among [z, 0, 0]",
+        probe_axis="score z of the true class, among [z, 0, 0]",
         probe_range=(-6.0, 6.0),
     ),
     Record(
@@ -134,7 +134,7 @@ RECORDS: tuple[Record, ...] = (
         example="print(losskit.sparse_categorical_focal(np.array([[2.0, 0.5, -1.0], [0.0, 3.0, 0.0]]), "
                 "np.array([0, 2]), from_logits=True, reduction=\"none\"))",
         probe=_true_class("sparse_categorical_focal", labels=True, from_logits=True),
-        probe_axis="logit z of the true class, among [z, 0, 0]",
+        probe_axis="score z of the true class, among [z, 0, 0]",
         probe_range=(-6.0, 6.0),
     ),
 )
