@@ -86,13 +86,16 @@ def test_python_m_losskit_shows_a_record_and_fails_cleanly(tmp_path: Path) -> No
 def test_list_has_every_loss_in_columns_of_at_most_120_characters(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(capsys, "list")
     assert status == 0 and err == ""
-    rows = {line.split()[1]: line for line in out.splitlines()[1:] if line.split() and line.split()[0] in FAMILIES}
+    # a row starts at column 0; its long cells continue on indented lines
+    rows = {line.split()[1]: line for line in out.splitlines()[1:]
+            if line[:1].strip() and line.split()[0] in FAMILIES}
     assert set(rows) == set(losskit.names())
     assert all(len(line) <= cli.TABLE_WIDTH for line in out.splitlines())
     assert out.splitlines()[0].split() == ["family", "loss", "measures", "use", "it", "for", "activation"]
     for record in catalog():
         assert rows[record.name].split()[0] == record.family
         assert rows[record.name].endswith(record.activation)
+        assert record.measures.split()[0] in rows[record.name]
 
 
 def test_list_one_family(capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,10 +107,14 @@ def test_list_one_family(capsys: pytest.CaptureFixture[str]) -> None:
     assert_error(run(capsys, "list", "--family", "vision"), "invalid choice: 'vision'", "regression")
 
 
-def test_table_truncates_long_cells_with_an_ellipsis() -> None:
-    lines = cli.table(("a", "b", "c"), [("x", "y" * 80, "end"), ("x", "short", "end")], flexible=[1], width=40)
+def test_table_wraps_long_cells_within_the_width() -> None:
+    words = " ".join(["word"] * 20)
+    lines = cli.table(("a", "b", "c"), [("x", words, "end"), ("x", "short", "end")], flexible=[1], width=40)
     assert all(len(line) <= 40 for line in lines)
-    assert lines[1].split() == ["x", "y" * 31 + "…", "end"] and lines[2].split() == ["x", "short", "end"]
+    assert lines[1].split()[0] == "x" and lines[1].split()[-1] == "end"
+    wrapped = [line[3:35].strip() for line in lines[1:-1]]  # column b of the first row, line by line
+    assert " ".join(wrapped) == words and len(wrapped) > 1
+    assert lines[-1].split() == ["x", "short", "end"]
 
 
 def test_show_prints_the_record_under_any_alias(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,7 @@ import itertools
 import re
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,30 +70,30 @@ class _Parser(argparse.ArgumentParser):
 # losskit list
 
 
-def _truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, flexible: Iterable[int],
           width: int = TABLE_WIDTH, gap: str = "  ") -> list[str]:
-    """Aligned plain-text columns within ``width`` characters: the ``flexible`` columns are truncated with …
+    """Aligned plain-text columns within ``width`` characters: the ``flexible`` columns wrap onto more lines.
 
-    >>> print("\\n".join(table(("a", "b"), [("x", "a long cell")], flexible=[1], width=14)))
+    >>> print("\\n".join(table(("a", "b"), [("x", "a long cell, wrapped")], flexible=[1], width=15)))
     a  b
-    x  a long cell
+    x  a long cell,
+       wrapped
     """
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     flexible = list(flexible)
-    # Shrink the widest flexible column one character at a time: long cells share the loss evenly.
+    # Narrow the widest flexible column one character at a time: long cells share the loss evenly.
     while sum(widths) + len(gap) * (len(widths) - 1) > width:
         widest = max(flexible, key=lambda i: widths[i])
         if widths[widest] <= MIN_COLUMN:
             break
         widths[widest] -= 1
-    return [
-        gap.join(_truncate(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in (header, *rows)
-    ]
+    lines = []
+    for row in (header, *rows):
+        cells = [textwrap.wrap(cell, w, break_on_hyphens=False) or [""] for cell, w in zip(row, widths, strict=True)]
+        for k in range(max(len(c) for c in cells)):
+            parts = [(c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths, strict=True)]
+            lines.append(gap.join(parts).rstrip())
+    return lines
 
 
 def _list(args: argparse.Namespace) -> int:
