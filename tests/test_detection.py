@@ -16,6 +16,7 @@ import torch
 from array_api_compat import array_namespace
 
 import losskit
+import losskit.reference as reference
 from losskit._core.primitives import log1m_softmax
 
 from conftest import Backend, to_numpy
@@ -70,12 +71,17 @@ def test_gamma_zero_without_alpha_is_binary_cross_entropy(from_logits: bool, rng
     x = logits if from_logits else 1 / (1 + np.exp(-logits))
     a = torch.tensor(x, requires_grad=True)
     b = torch.tensor(x, requires_grad=True)
+    c = torch.tensor(x, requires_grad=True)
     focal = losskit.focal(a, torch.asarray(labels), gamma=0.0, alpha=None, from_logits=from_logits)
-    bce = losskit.binary_cross_entropy(b, torch.asarray(labels), from_logits=from_logits)
-    focal.backward()
-    bce.backward()
+    # bit-identical to the reference path of BCE, which does the same operations
+    bce = reference.binary_cross_entropy(b, torch.asarray(labels), from_logits=from_logits)
+    public = losskit.binary_cross_entropy(c, torch.asarray(labels), from_logits=from_logits)  # maybe torch's kernel
+    for out in (focal, bce, public):
+        out.backward()
     assert focal.item() == bce.item()
     torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
+    torch.testing.assert_close(focal, public, rtol=1e-14, atol=0)
+    torch.testing.assert_close(a.grad, c.grad, rtol=1e-13, atol=1e-17)
 
 
 def test_torchvision_formula_default_alpha(rng: np.random.Generator) -> None:

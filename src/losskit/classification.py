@@ -13,6 +13,7 @@ from typing import Any
 
 from ._core import checks, classes, logprob
 from ._core.backend import Array
+from ._core.dispatch import fast_path
 from ._core.inputs import Inputs, prepare
 from ._core.primitives import lookup, one_hot, take
 from ._core.registry import register
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 @register("bce", "log_loss", "binary_crossentropy", "sigmoid_cross_entropy", "logistic")
+@fast_path("_torch")
 def binary_cross_entropy(pred: Array, target: Array, *, from_logits: bool = False,
                          pos_weight: Array | float | None = None, label_smoothing: float = 0.0,
                          weight: Array | None = None, reduction: str = "mean") -> Array:
@@ -136,6 +138,7 @@ def categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool =
 
 
 @register("sparse_cce", "sparse_categorical_crossentropy", "softmax_cross_entropy_with_integer_labels")
+@fast_path("_torch")
 def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool = False,
                                      axis: int = -1, class_weight: Array | None = None,
                                      ignore_index: int | None = -100, label_smoothing: float = 0.0,

@@ -10,6 +10,7 @@ import math
 
 from ._core import checks
 from ._core.backend import Array
+from ._core.dispatch import fast_path
 from ._core.inputs import prepare
 from ._core.primitives import softplus
 from ._core.registry import register
@@ -18,6 +19,7 @@ __all__ = ["huber", "log_cosh", "mae", "mse", "quantile"]
 
 
 @register("mean_squared_error", "l2", "squared_error")
+@fast_path("_torch")
 def mse(pred: Array, target: Array, *, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Squared error :math:`\ell = (\hat y - y)^2`.
 
@@ -47,6 +49,7 @@ def mse(pred: Array, target: Array, *, weight: Array | None = None, reduction: s
 
 
 @register("mean_absolute_error", "l1", "absolute_error")
+@fast_path("_torch")
 def mae(pred: Array, target: Array, *, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Absolute error :math:`\ell = |\hat y - y|`.
 
@@ -67,6 +70,7 @@ def mae(pred: Array, target: Array, *, weight: Array | None = None, reduction: s
 
 
 @register("huber_loss")
+@fast_path("_torch")
 def huber(pred: Array, target: Array, *, delta: float = 1.0, weight: Array | None = None,
           reduction: str = "mean") -> Array:
     r"""Huber loss: quadratic for small residuals, linear beyond ``delta``.

@@ -1,0 +1,500 @@
+"""The benchmark cases: inputs of the issue's realistic shapes, losskit's call, and every peer's.
+
+Each case draws its inputs with NumPy from a fixed seed (float32, no float64 temporaries), so that
+every worker process sees the same data. ``ours`` is written once against the array API and runs on
+torch tensors and, under ``jax.jit``, on JAX arrays. A peer's ``build`` imports its library and
+returns a function of the same inputs; an ``ImportError`` there marks the peer as not installed.
+
+The inputs a loss differentiates are listed in ``grad``; the floor reads ``floor_inputs`` (the
+float inputs of the gradient's size) and writes a fresh array of that size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import losskit
+
+Data = Mapping[str, Any]
+LossFn = Callable[[Data], Any]
+Arrays = dict[str, np.ndarray]
+
+# Which of the issue's targets a case is held to.
+NATIVE = "native"  # a fused torch kernel exists: ours/native <= 1.05 time, <= 1.0 memory
+COMPOSITE = "composite"  # peers compose ops: >= 2x faster, <= 0.5x memory of the best peer
+ELEMENTWISE = "elementwise"  # algebraic element-wise loss without a native kernel: <= 2x the floor
+MINING_ALL = "mining_all"  # batch_triplet(mining="all"): >= 10x faster than pytorch-metric-learning
+
+
+@dataclass(frozen=True)
+class Impl:
+    """A peer: its label, its array library (``"torch"`` or ``"jax"``) and a builder of its loss function."""
+
+    name: str
+    lib: str
+    build: Callable[[], LossFn]
+    native: bool = False
+    """The fused torch kernel the issue's native-kernel target compares against."""
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    group: str
+    target: str
+    make: Callable[[int], Arrays]
+    """Inputs for a size divisor (1: the issue's shapes; 16: ``--quick``)."""
+    ours: LossFn
+    grad: tuple[str, ...]
+    floor_inputs: tuple[str, ...]
+    peers: tuple[Impl, ...] = ()
+    ours_jax: bool = False
+    """Also time losskit on JAX arrays under ``jax.jit`` (where optax is a peer)."""
+    note: str = ""
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(20240611)
+
+
+def _normal(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _labels(rng: np.random.Generator, high: int, *shape: int) -> np.ndarray:
+    return rng.integers(0, high, size=shape, dtype=np.int64)
+
+
+# ---------------------------------------------------------------- peers' imports
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+def _f() -> Any:
+    import torch.nn.functional as functional
+
+    return functional
+
+
+def _optax() -> Any:
+    import optax
+
+    return optax
+
+
+def _keras() -> Any:
+    """keras on its torch backend; the backend is chosen once per process, before the first import."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    if keras.backend.backend() != "torch":
+        raise ImportError(f"keras runs on {keras.backend.backend()}, not torch")
+    return keras
+
+
+def _monai() -> Any:
+    import monai.losses
+
+    return monai.losses
+
+
+def _kornia() -> Any:
+    import kornia.losses
+
+    return kornia.losses
+
+
+def _pml() -> Any:
+    import pytorch_metric_learning.distances
+    import pytorch_metric_learning.losses
+    import pytorch_metric_learning.miners
+
+    return pytorch_metric_learning
+
+
+# ---------------------------------------------------------------- segmentation
+
+
+def _segmentation(div: int) -> Arrays:
+    rng = _rng()
+    side = 256 if div == 1 else 64
+    return {"pred": _normal(rng, 16, 4, side, side), "labels": _labels(rng, 4, 16, side, side)}
+
+
+def _seg_ours(loss: Callable[..., Any], **kw: Any) -> LossFn:
+    return lambda d: loss(d["pred"], d["labels"], mode="multiclass", from_logits=True, **kw)
+
+
+def _monai_seg(cls: str, **kw: Any) -> Impl:
+    def build() -> LossFn:
+        fn = getattr(_monai(), cls)(softmax=True, to_onehot_y=True, **kw)
+        return lambda d: fn(d["pred"], d["labels"].unsqueeze(1))
+
+    return Impl(f"MONAI {cls}", "torch", build)
+
+
+def _monai_focal_tversky(alpha: float, beta: float, gamma: float) -> Impl:
+    def build() -> LossFn:
+        fn = _monai().TverskyLoss(softmax=True, to_onehot_y=True, alpha=alpha, beta=beta, smooth_nr=1e-5,
+                                  smooth_dr=1e-5, reduction="none")
+        return lambda d: (fn(d["pred"], d["labels"].unsqueeze(1)).clamp(min=0.0) ** gamma).mean()
+
+    return Impl("MONAI TverskyLoss(reduction='none')**gamma", "torch", build)
+
+
+def _kornia_dice() -> Impl:
+    def build() -> LossFn:
+        dice_loss = _kornia().dice_loss
+        return lambda d: dice_loss(d["pred"], d["labels"], average="macro")
+
+    return Impl("kornia dice_loss(macro)", "torch", build)
+
+
+def _kornia_tversky(alpha: float, beta: float) -> Impl:
+    def build() -> LossFn:
+        tversky_loss = _kornia().tversky_loss
+        return lambda d: tversky_loss(d["pred"], d["labels"], alpha, beta)
+
+    return Impl("kornia tversky_loss", "torch", build)
+
+
+def _segmentation_cases() -> list[Case]:
+    smooth = {"smooth_nr": 1e-5, "smooth_dr": 1e-5}
+    common = {"group": "segmentation", "target": COMPOSITE, "make": _segmentation, "grad": ("pred",),
+              "floor_inputs": ("pred",)}
+    return [
+        Case("dice", ours=_seg_ours(losskit.dice), peers=(_monai_seg("DiceLoss", **smooth), _kornia_dice()),
+             **common),
+        Case("tversky", ours=_seg_ours(losskit.tversky, alpha=0.3, beta=0.7),
+             peers=(_monai_seg("TverskyLoss", alpha=0.3, beta=0.7, **smooth), _kornia_tversky(0.3, 0.7)), **common),
+        Case("dice_bce", ours=_seg_ours(losskit.dice_bce), peers=(_monai_seg("DiceCELoss", **smooth),), **common),
+        Case("focal_tversky", ours=_seg_ours(losskit.focal_tversky, alpha=0.3, beta=0.7, gamma=0.75),
+             peers=(_monai_focal_tversky(0.3, 0.7, 0.75),),
+             note="no peer has it: MONAI's per-class Tversky raised to gamma stands in", **common),
+    ]
+
+
+# ---------------------------------------------------------------- detection
+
+
+def _detection(div: int) -> Arrays:
+    rng = _rng()
+    n = 100_000 // div
+    return {"pred": _normal(rng, 64, n), "target": (rng.random((64, n), dtype=np.float32) < 0.01).astype(np.float32)}
+
+
+def _torchvision_focal(alpha: float, gamma: float) -> Impl:
+    """torchvision.ops.sigmoid_focal_loss restated line by line (torchvision cannot be installed here)."""
+
+    def build() -> LossFn:
+        torch, functional = _torch(), _f()
+
+        def loss(d: Data) -> Any:
+            inputs, targets = d["pred"], d["target"]
+            p = torch.sigmoid(inputs)
+            ce_loss = functional.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+            p_t = p * targets + (1 - p) * (1 - targets)
+            out = ce_loss * ((1 - p_t) ** gamma)
+            alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+            return (alpha_t * out).mean()
+
+        return loss
+
+    return Impl("torchvision sigmoid_focal_loss formula (restated in torch)", "torch", build)
+
+
+def _detection_cases() -> list[Case]:
+    alpha, gamma = 0.25, 2.0
+
+    def kornia_focal() -> LossFn:
+        fn = _kornia().binary_focal_loss_with_logits
+        return lambda d: fn(d["pred"], d["target"], alpha=alpha, gamma=gamma, reduction="mean")
+
+    def monai_focal() -> LossFn:
+        fn = _monai().FocalLoss(gamma=gamma, alpha=alpha, use_softmax=False, reduction="mean")
+        return lambda d: fn(d["pred"], d["target"])
+
+    def optax_focal() -> LossFn:
+        fn = _optax().sigmoid_focal_loss
+        return lambda d: fn(d["pred"], d["target"], alpha=alpha, gamma=gamma).mean()
+
+    def keras_focal() -> LossFn:
+        fn = _keras().losses.binary_focal_crossentropy
+        return lambda d: fn(d["target"], d["pred"], apply_class_balancing=True, alpha=alpha, gamma=gamma,
+                            from_logits=True).mean()
+
+    def f_bce() -> LossFn:
+        return lambda d: _f().binary_cross_entropy_with_logits(d["pred"], d["target"])
+
+    def optax_bce() -> LossFn:
+        fn = _optax().sigmoid_binary_cross_entropy
+        return lambda d: fn(d["pred"], d["target"]).mean()
+
+    def keras_bce() -> LossFn:
+        fn = _keras().losses.binary_crossentropy
+        return lambda d: fn(d["target"], d["pred"], from_logits=True).mean()
+
+    common = {"group": "detection", "make": _detection, "grad": ("pred",), "floor_inputs": ("pred", "target"),
+              "ours_jax": True}
+    return [
+        Case("focal", target=COMPOSITE,
+             ours=lambda d: losskit.focal(d["pred"], d["target"], gamma=gamma, alpha=alpha, from_logits=True),
+             peers=(_torchvision_focal(alpha, gamma), Impl("kornia binary_focal_loss_with_logits", "torch",
+                                                            kornia_focal),
+                    Impl("MONAI FocalLoss(sigmoid)", "torch", monai_focal),
+                    Impl("optax sigmoid_focal_loss (jit)", "jax", optax_focal),
+                    Impl("keras binary_focal_crossentropy (torch)", "torch", keras_focal)), **common),
+        Case("bce", target=NATIVE,
+             ours=lambda d: losskit.binary_cross_entropy(d["pred"], d["target"], from_logits=True),
+             peers=(Impl("F.binary_cross_entropy_with_logits", "torch", f_bce, native=True),
+                    Impl("optax sigmoid_binary_cross_entropy (jit)", "jax", optax_bce),
+                    Impl("keras binary_crossentropy (torch)", "torch", keras_bce)), **common),
+    ]
+
+
+# ---------------------------------------------------------------- classification and language model
+
+
+def _classification(div: int) -> Arrays:
+    rng = _rng()
+    n = 8192 // div
+    return {"pred": _normal(rng, n, 1000), "labels": _labels(rng, 1000, n), "probs": _softmax(_normal(rng, n, 1000))}
+
+
+def _language_model(div: int) -> Arrays:
+    rng = _rng()
+    n = 8192 // div
+    return {"pred": _normal(rng, n, 32_000), "labels": _labels(rng, 32_000, n)}
+
+
+def _sparse_ce_peers() -> tuple[Impl, ...]:
+    def f_ce() -> LossFn:
+        return lambda d: _f().cross_entropy(d["pred"], d["labels"])
+
+    def optax_ce() -> LossFn:
+        fn = _optax().softmax_cross_entropy_with_integer_labels
+        return lambda d: fn(d["pred"], d["labels"]).mean()
+
+    def keras_ce() -> LossFn:
+        fn = _keras().losses.sparse_categorical_crossentropy
+        return lambda d: fn(d["labels"], d["pred"], from_logits=True).mean()
+
+    return (Impl("F.cross_entropy(indices)", "torch", f_ce, native=True),
+            Impl("optax softmax_cross_entropy_with_integer_labels (jit)", "jax", optax_ce),
+            Impl("keras sparse_categorical_crossentropy (torch)", "torch", keras_ce))
+
+
+def _sparse_ce(d: Data) -> Any:
+    return losskit.sparse_categorical_cross_entropy(d["pred"], d["labels"], from_logits=True)
+
+
+def _classification_cases() -> list[Case]:
+    def f_ce_probs() -> LossFn:
+        return lambda d: _f().cross_entropy(d["pred"], d["probs"])
+
+    def optax_ce_probs() -> LossFn:
+        fn = _optax().softmax_cross_entropy
+        return lambda d: fn(d["pred"], d["probs"]).mean()
+
+    def keras_ce_probs() -> LossFn:
+        fn = _keras().losses.categorical_crossentropy
+        return lambda d: fn(d["probs"], d["pred"], from_logits=True).mean()
+
+    def f_multi_margin() -> LossFn:
+        return lambda d: _f().multi_margin_loss(d["pred"], d["labels"])
+
+    common = {"target": NATIVE, "grad": ("pred",), "ours_jax": True}
+    return [
+        Case("sparse_ce", group="classification", make=_classification, ours=_sparse_ce, peers=_sparse_ce_peers(),
+             floor_inputs=("pred",), **common),
+        Case("categorical_ce", group="classification", make=_classification,
+             ours=lambda d: losskit.categorical_cross_entropy(d["pred"], d["probs"], from_logits=True),
+             peers=(Impl("F.cross_entropy(probabilities)", "torch", f_ce_probs, native=True),
+                    Impl("optax softmax_cross_entropy (jit)", "jax", optax_ce_probs),
+                    Impl("keras categorical_crossentropy (torch)", "torch", keras_ce_probs)),
+             floor_inputs=("pred", "probs"), **common),
+        Case("multiclass_hinge", group="classification", make=_classification,
+             ours=lambda d: losskit.multiclass_hinge(d["pred"], d["labels"], kind="weston_watkins"),
+             peers=(Impl("F.multi_margin_loss", "torch", f_multi_margin, native=True),), floor_inputs=("pred",),
+             target=NATIVE, grad=("pred",)),
+        Case("sparse_ce_lm", group="language model", make=_language_model, ours=_sparse_ce,
+             peers=_sparse_ce_peers(), floor_inputs=("pred",), **common),
+    ]
+
+
+# ---------------------------------------------------------------- regression
+
+
+def _regression(div: int) -> Arrays:
+    rng = _rng()
+    n = 1_000_000 // div
+    return {"pred": _normal(rng, n), "target": _normal(rng, n)}
+
+
+def _regression_cases() -> list[Case]:
+    q = 0.9
+
+    def f(name: str, **kw: Any) -> Impl:
+        return Impl(f"F.{name}", "torch", lambda: lambda d: getattr(_f(), name)(d["pred"], d["target"], **kw),
+                    native=True)
+
+    def optax(name: str, **kw: Any) -> Impl:
+        def build() -> LossFn:
+            fn = getattr(_optax(), name)
+            return lambda d: fn(d["pred"], d["target"], **kw).mean()
+
+        return Impl(f"optax {name} (jit)", "jax", build)
+
+    def keras(name: str, **kw: Any) -> Impl:
+        def build() -> LossFn:
+            fn = getattr(_keras().losses, name)
+            return lambda d: fn(d["target"], d["pred"], **kw)
+
+        return Impl(f"keras {name} (torch)", "torch", build)
+
+    def quantile_formula() -> LossFn:
+        torch = _torch()
+
+        def loss(d: Data) -> Any:
+            r = d["target"] - d["pred"]
+            return torch.maximum(q * r, (q - 1.0) * r).mean()
+
+        return loss
+
+    common = {"group": "regression", "make": _regression, "grad": ("pred",), "floor_inputs": ("pred", "target")}
+    return [
+        Case("mse", target=NATIVE, ours=lambda d: losskit.mse(d["pred"], d["target"]), ours_jax=True,
+             peers=(f("mse_loss"), optax("squared_error"), keras("mean_squared_error")), **common),
+        Case("mae", target=NATIVE, ours=lambda d: losskit.mae(d["pred"], d["target"]),
+             peers=(f("l1_loss"), keras("mean_absolute_error")), **common),
+        Case("huber", target=NATIVE, ours=lambda d: losskit.huber(d["pred"], d["target"]), ours_jax=True,
+             peers=(f("huber_loss"), optax("huber_loss"), keras("huber")), **common),
+        Case("log_cosh", target=ELEMENTWISE, ours=lambda d: losskit.log_cosh(d["pred"], d["target"]), ours_jax=True,
+             peers=(optax("log_cosh"), keras("log_cosh")), **common),
+        Case("quantile", target=ELEMENTWISE, ours=lambda d: losskit.quantile(d["pred"], d["target"], q=q),
+             peers=(Impl("torch formula max(q r, (q - 1) r)", "torch", quantile_formula),),
+             note="no library has it: the formula in torch stands in", **common),
+    ]
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+def _embeddings(div: int) -> Arrays:
+    rng = _rng()
+    n = 512 if div == 1 else 128
+    labels = rng.permutation(np.arange(n, dtype=np.int64) % 16)
+    return {"x": _normal(rng, n, 128), "labels": labels}
+
+
+def _triplets(div: int) -> Arrays:
+    rng = _rng()
+    n = 512 if div == 1 else 128
+    return {"anchor": _normal(rng, n, 128), "positive": _normal(rng, n, 128), "negative": _normal(rng, n, 128)}
+
+
+def _pairs(div: int) -> Arrays:
+    rng = _rng()
+    n = 512 if div == 1 else 128
+    return {"x1": _normal(rng, n, 128), "x2": _normal(rng, n, 128), "same": rng.random(n) < 0.5}
+
+
+def _pml_triplet(margin: float, hard: bool) -> Impl:
+    def build() -> LossFn:
+        pml = _pml()
+        distance = pml.distances.LpDistance(normalize_embeddings=False)
+        loss = pml.losses.TripletMarginLoss(margin=margin, distance=distance)
+        if not hard:
+            return lambda d: loss(d["x"], d["labels"])
+        miner = pml.miners.BatchHardMiner(distance=distance)
+        return lambda d: loss(d["x"], d["labels"], miner(d["x"], d["labels"]))
+
+    name = "TripletMarginLoss + BatchHardMiner" if hard else "TripletMarginLoss (all triplets)"
+    return Impl(f"pml {name}", "torch", build)
+
+
+def _embedding_cases() -> list[Case]:
+    margin, temperature = 0.2, 0.07
+
+    def pml_ntxent() -> LossFn:
+        loss = _pml().losses.NTXentLoss(temperature=temperature)
+        return lambda d: loss(d["x"], d["labels"])
+
+    def optax_ntxent() -> LossFn:
+        fn = _optax().ntxent
+        return lambda d: fn(d["x"], d["labels"], temperature)
+
+    def f_triplet() -> LossFn:
+        return lambda d: _f().triplet_margin_loss(d["anchor"], d["positive"], d["negative"], margin=1.0)
+
+    common = {"group": "embeddings", "make": _embeddings, "grad": ("x",), "floor_inputs": ("x",)}
+    return [
+        Case("batch_triplet_all", target=MINING_ALL,
+             ours=lambda d: losskit.batch_triplet(d["x"], d["labels"], margin=margin, mining="all"),
+             peers=(_pml_triplet(margin, hard=False),), **common),
+        Case("batch_triplet_hard", target=COMPOSITE,
+             ours=lambda d: losskit.batch_triplet(d["x"], d["labels"], margin=margin, mining="hard"),
+             peers=(_pml_triplet(margin, hard=True),), **common),
+        Case("info_nce", target=COMPOSITE, ours_jax=True,
+             ours=lambda d: losskit.info_nce(d["x"], d["labels"], temperature=temperature),
+             peers=(Impl("pml NTXentLoss", "torch", pml_ntxent), Impl("optax ntxent (jit)", "jax", optax_ntxent)),
+             **common),
+        Case("triplet", group="embeddings", target=NATIVE, make=_triplets,
+             ours=lambda d: losskit.triplet(d["anchor"], d["positive"], d["negative"], margin=1.0),
+             peers=(Impl("F.triplet_margin_loss", "torch", f_triplet, native=True),),
+             grad=("anchor", "positive", "negative"), floor_inputs=("anchor", "positive", "negative")),
+        Case("contrastive", group="embeddings", target=ELEMENTWISE, make=_pairs,
+             ours=lambda d: losskit.contrastive(d["x1"], d["x2"], d["same"]), grad=("x1", "x2"),
+             floor_inputs=("x1", "x2"),
+             note="pml ContrastiveLoss is another definition (unsquared distances, separate non-zero means of the "
+                  "positive and negative pairs of the batch): no peer"),
+    ]
+
+
+# ---------------------------------------------------------------- KL
+
+
+def _kl(div: int) -> Arrays:
+    rng = _rng()
+    n = 8192 // div
+    logits = _normal(rng, n, 1000)
+    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    return {"pred": log_p, "probs": _softmax(_normal(rng, n, 1000))}
+
+
+def _kl_cases() -> list[Case]:
+    def f_kl() -> LossFn:
+        return lambda d: _f().kl_div(d["pred"], d["probs"], reduction="batchmean")
+
+    def optax_kl() -> LossFn:
+        fn = _optax().kl_divergence
+        return lambda d: fn(d["pred"], d["probs"]).mean()
+
+    return [
+        Case("kl_divergence", group="KL", target=NATIVE, make=_kl,
+             ours=lambda d: losskit.kl_divergence(d["pred"], d["probs"], log_pred=True), ours_jax=True,
+             peers=(Impl("F.kl_div(batchmean)", "torch", f_kl, native=True),
+                    Impl("optax kl_divergence (jit)", "jax", optax_kl)),
+             grad=("pred",), floor_inputs=("pred", "probs")),
+    ]
+
+
+def all_cases() -> dict[str, Case]:
+    cases = [*_segmentation_cases(), *_detection_cases(), *_classification_cases(), *_regression_cases(),
+             *_embedding_cases(), *_kl_cases()]
+    return {case.name: case for case in cases}

@@ -1,0 +1,52 @@
+"""Backend fast paths behind the public functions.
+
+A public loss is written once against the array API: that is the *reference path*, which runs on
+every backend and defines the numbers. A loss may also have a fast path for torch tensors (a
+native torch kernel with the same semantics, or a fused one). :func:`fast_path` puts it in front
+of the reference: on torch inputs it is tried first and may decline (return ``NotImplemented``)
+for any argument it does not handle, which then goes to the reference path -- so errors, rare
+options and other backends behave exactly as before. ``losskit.reference.<name>`` always runs the
+reference path.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REFERENCE: dict[str, Callable[..., Any]] = {}
+"""The reference implementation of every loss that has a fast path, by name."""
+
+
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.split(".", 1)[0] == "torch"
+
+
+def fast_path(module: str, name: str | None = None) -> Callable[[F], F]:
+    """Try ``losskit.<module>.<name>`` (default: the loss's own name) first on torch tensors.
+
+    The fast module is imported at the first torch call, so importing losskit never imports torch.
+    """
+
+    def decorate(reference: F) -> F:
+        key = reference.__name__
+        attribute = name or key
+        REFERENCE[key] = reference
+
+        @functools.wraps(reference)
+        def loss(*args: Any, **kwargs: Any) -> Any:
+            if args and _is_torch(args[0]):
+                import importlib
+
+                fast = getattr(importlib.import_module(f"losskit.{module}"), attribute)
+                out = fast(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+            return reference(*args, **kwargs)
+
+        return loss  # type: ignore[return-value]
+
+    return decorate
