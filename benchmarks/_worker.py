@@ -1,17 +1,25 @@
-"""One measurement in a fresh process: ``python benchmarks/_worker.py '{"case": ..., "mode": ..., ...}'``.
+"""One case or one timing in a fresh process: ``python benchmarks/_worker.py '{"case": ..., "mode": ...}'``.
 
-``mode="verify"`` evaluates losskit and every peer of a case once (value and gradient) and prints
-them; ``mode="measure"`` times one implementation and measures its peak memory. The result is the
-last line of stdout, ``RESULT <json>``.
+``mode="check"`` (one process per case, started with ``MALLOC_MMAP_THRESHOLD_=65536``): for losskit,
+every peer and the floor, one after the other, evaluate the value and gradient once, then measure
+the peak memory of one forward + backward call.
 
-Time: forward + backward (``torch.autograd.grad``, or ``jax.value_and_grad`` under ``jax.jit``,
-compiled ahead of time), two warm-up calls, then the median over ``runs`` runs of ``inner`` calls
-each (``inner`` makes a run last about 50 ms; ``runs >= 7``).
+``mode="time"`` (one process per implementation, default allocator): time forward + backward.
 
-Memory: peak resident set size over the warm-up and timed calls, minus the resident set size just
-before them. The process has imported its libraries, drawn its inputs and compiled (JAX) by then;
-the kernel's high-water mark is reset to the current RSS (``/proc/self/clear_refs``), and the peak
-is read with ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which reports that high-water mark.
+The result is the last line of stdout, ``RESULT <json>``.
+
+Time: forward + backward (``torch.autograd.grad``; ``jax.value_and_grad`` under ``jax.jit``, compiled
+ahead of time), after a warm-up call and a first run. A run calls the step until 0.2 s have passed
+and counts seconds per call; the time is the median of 7 runs (11 for calls under 0.5 s). Runs
+during which other processes used more than 10% of the machine's CPU time (from ``/proc/stat``)
+are dropped and repeated.
+
+Memory: the peak resident set size of one call minus the resident set size just before it. Before
+the call the process collects garbage, returns freed heap memory to the system (``malloc_trim``)
+and resets the kernel's high-water mark (``/proc/self/clear_refs``); the peak is read with
+``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which reports that mark. With
+``MALLOC_MMAP_THRESHOLD_=65536`` every allocation of 64 KiB or more is its own mapping, given back
+when freed, so the peak is the largest live set of the call, without allocator fragmentation.
 """
 
 from __future__ import annotations
@@ -29,16 +37,17 @@ from typing import Any
 
 import numpy as np
 
-from _cases import Arrays, Case, LossFn, all_cases
-
 import losskit
 
+from _cases import Arrays, Case, LossFn, all_cases
+
 Step = Callable[[], None]
-TARGET_RUN_S = 0.05
+RUN_S = 0.2
+BUSY = 0.1
 CHUNK = 1 << 22
 
 
-# ---------------------------------------------------------------- inputs per library
+# ---------------------------------------------------------------- inputs and implementations
 
 
 def torch_inputs(arrays: Arrays, grad: tuple[str, ...]) -> dict[str, Any]:
@@ -70,21 +79,19 @@ def floor_fn(names: tuple[str, ...]) -> LossFn:
     raise ValueError(f"no floor for {len(names)} inputs")
 
 
-# ---------------------------------------------------------------- one evaluation
+def implementation(case: Case, key: str) -> tuple[LossFn, str]:
+    """The function of ``key`` (``ours``, ``ours_nochecks``, ``ours_jax``, ``floor``, ``peer:<i>``) and its library."""
+    if key in ("ours", "ours_nochecks"):
+        return case.ours, "torch"
+    if key == "ours_jax":
+        return case.ours, "jax"
+    if key == "floor":
+        return floor_fn(case.floor_inputs), "floor"
+    peer = case.peers[int(key.split(":")[1])]
+    return peer.build(), peer.lib
 
 
-def torch_value_grad(fn: LossFn, data: dict[str, Any], grad: tuple[str, ...]) -> tuple[float, list[np.ndarray]]:
-    import torch
-
-    leaves = [data[n] for n in grad]
-    loss = fn(data)
-    grads = torch.autograd.grad(loss, leaves, allow_unused=True)
-    out = [np.zeros(x.shape, np.float32) if g is None else g.detach().numpy() for g, x in zip(grads, leaves,
-                                                                                               strict=True)]
-    return float(loss.detach()), out
-
-
-def jax_value_and_grad(fn: LossFn, grad: tuple[str, ...]) -> Callable[[dict[str, Any], dict[str, Any]], Any]:
+def jax_value_and_grad(fn: LossFn) -> Any:
     import jax
 
     def split(g: dict[str, Any], rest: dict[str, Any]) -> Any:
@@ -97,10 +104,44 @@ def jax_split(data: dict[str, Any], grad: tuple[str, ...]) -> tuple[dict[str, An
     return {k: data[k] for k in grad}, {k: v for k, v in data.items() if k not in grad}
 
 
-def jax_value_grad(fn: LossFn, data: dict[str, Any], grad: tuple[str, ...]) -> tuple[float, list[np.ndarray]]:
-    g, rest = jax_split(data, grad)
-    value, grads = jax_value_and_grad(fn, grad)(g, rest)
-    return float(value), [np.asarray(grads[n]) for n in grad]
+class Runner:
+    """One implementation on one case's inputs: a step to time, and its value and gradient."""
+
+    def __init__(self, case: Case, arrays: Arrays, key: str) -> None:
+        self.fn, self.lib = implementation(case, key)
+        self.grad = case.grad
+        if self.lib == "jax":
+            self.g, self.rest = jax_split(jax_inputs(arrays), case.grad)
+            self.compiled = jax_value_and_grad(self.fn).lower(self.g, self.rest).compile()
+        else:
+            self.data = torch_inputs(arrays, () if self.lib == "floor" else case.grad)
+
+    def step(self) -> None:
+        if self.lib == "floor":
+            self.fn(self.data)
+        elif self.lib == "jax":
+            import jax
+
+            jax.block_until_ready(self.compiled(self.g, self.rest))
+        else:
+            import torch
+
+            torch.autograd.grad(self.fn(self.data), [self.data[n] for n in self.grad], allow_unused=True)
+
+    def value_and_grads(self) -> tuple[float, list[np.ndarray]]:
+        if self.lib == "jax":
+            value, grads = self.compiled(self.g, self.rest)
+            return float(value), [np.asarray(grads[n]) for n in self.grad]
+        import torch
+
+        leaves = [self.data[n] for n in self.grad]
+        loss = self.fn(self.data)
+        grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+        return float(loss.detach()), [torch.zeros_like(x).numpy() if g is None else g.numpy()
+                                      for g, x in zip(grads, leaves, strict=True)]
+
+
+# ---------------------------------------------------------------- values and memory
 
 
 def _chunked_dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -110,86 +151,21 @@ def _chunked_dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class Probe:
-    """Fingerprints of a gradient: its projection on fixed random directions and its norm."""
+    """Fingerprints of a gradient: its projection on fixed random directions, and its norm."""
 
     def __init__(self) -> None:
         self._directions: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
 
-    def direction(self, index: int, shape: tuple[int, ...]) -> np.ndarray:
+    def _direction(self, index: int, shape: tuple[int, ...]) -> np.ndarray:
         key = (index, shape)
         if key not in self._directions:
             self._directions[key] = np.random.default_rng(1000 + index).standard_normal(shape, dtype=np.float32)
         return self._directions[key]
 
     def __call__(self, grads: list[np.ndarray]) -> dict[str, float]:
-        projection = sum(_chunked_dot(g, self.direction(i, g.shape)) for i, g in enumerate(grads))
+        projection = sum(_chunked_dot(g, self._direction(i, g.shape)) for i, g in enumerate(grads))
         norm = math.sqrt(sum(_chunked_dot(g, g) for g in grads))
         return {"projection": projection, "norm": norm}
-
-
-def _evaluate(case: Case, arrays: Arrays, key: str, probe: Probe) -> dict[str, Any]:
-    try:
-        fn, lib = implementation(case, key)
-        if lib == "jax":
-            value, grads = jax_value_grad(fn, jax_inputs(arrays), case.grad)
-        else:
-            value, grads = torch_value_grad(fn, torch_inputs(arrays, case.grad), case.grad)
-    except ImportError as error:
-        return {"error": f"not installed ({error})"}
-    except Exception as error:
-        return {"error": f"{type(error).__name__}: {error}"[:300]}
-    return {"value": value, **probe(grads)}
-
-
-def verify(case: Case, arrays: Arrays) -> dict[str, Any]:
-    probe = Probe()
-    keys = ["ours", *(["ours_jax"] if case.ours_jax else []), *(f"peer:{i}" for i in range(len(case.peers)))]
-    return {key: _evaluate(case, arrays, key, probe) for key in keys}
-
-
-# ---------------------------------------------------------------- timing and memory
-
-
-def implementation(case: Case, key: str) -> tuple[LossFn, str]:
-    """The loss function of ``key`` and its library."""
-    if key in ("ours", "ours_nochecks"):
-        return case.ours, "torch"
-    if key == "ours_jax":
-        return case.ours, "jax"
-    if key == "floor":
-        return floor_fn(case.floor_inputs), "floor"
-    peer = case.peers[int(key.split(":")[1])]
-    return peer.build(), peer.lib
-
-
-def make_step(case: Case, arrays: Arrays, key: str) -> Step:
-    fn, lib = implementation(case, key)
-    if lib == "floor":
-        data = torch_inputs(arrays, ())
-
-        def floor_step() -> None:
-            fn(data)
-
-        return floor_step
-    if lib == "jax":
-        import jax
-
-        g, rest = jax_split(jax_inputs(arrays), case.grad)
-        compiled = jax_value_and_grad(fn, case.grad).lower(g, rest).compile()
-
-        def jax_step() -> None:
-            jax.block_until_ready(compiled(g, rest))
-
-        return jax_step
-    import torch
-
-    data = torch_inputs(arrays, case.grad)
-    leaves = [data[n] for n in case.grad]
-
-    def step() -> None:
-        torch.autograd.grad(fn(data), leaves, allow_unused=True)
-
-    return step
 
 
 def _rss_kib() -> int:
@@ -201,12 +177,57 @@ def _rss_kib() -> int:
 
 
 def _settle_memory() -> int:
-    """Return freed memory to the system and restart the high-water mark; the resident set size in KiB."""
+    """Give freed memory back, restart the high-water mark; the resident set size in KiB."""
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
     return _rss_kib()
+
+
+def peak_memory_mb(step: Step) -> float:
+    """The peak resident set size of one call above the resident set size just before it, in MiB."""
+    base = _settle_memory()
+    step()
+    return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+
+
+def _check_one(case: Case, arrays: Arrays, key: str, probe: Probe) -> dict[str, Any]:
+    previous = losskit.set_checks(key != "ours_nochecks")
+    try:
+        runner = Runner(case, arrays, key)
+        result: dict[str, Any] = {}
+        if runner.lib != "floor":
+            value, grads = runner.value_and_grads()
+            result = {"value": value, **probe(grads)}
+            del grads
+        runner.step()
+        return {**result, "mb": min(peak_memory_mb(runner.step) for _ in range(2))}
+    except ImportError as error:
+        return {"error": f"not installed ({error})"}
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"[:300]}
+    finally:
+        losskit.set_checks(previous)
+
+
+def shape_label(case: Case, arrays: Arrays) -> str:
+    label = "x".join(map(str, arrays[case.grad[0]].shape))
+    if len(case.grad) > 1:
+        label = f"{len(case.grad)} x {label}"
+    if case.group == "embeddings" and "labels" in arrays:
+        label += f", {len(np.unique(arrays['labels']))} classes"
+    return label
+
+
+def check(case: Case, arrays: Arrays) -> dict[str, Any]:
+    probe = Probe()
+    keys = ["ours", "ours_nochecks", *(["ours_jax"] if case.ours_jax else []), "floor",
+            *(f"peer:{i}" for i in range(len(case.peers)))]
+    return {"shape": shape_label(case, arrays), **{key: _check_one(case, arrays, key, probe) for key in keys}}
+
+
+# ---------------------------------------------------------------- time
 
 
 def _cpu_ticks() -> tuple[int, int, int]:
@@ -219,64 +240,65 @@ def _cpu_ticks() -> tuple[int, int, int]:
     return sum(fields) - idle, sum(fields), int(mine[11]) + int(mine[12])
 
 
-def others_load(start: tuple[int, int, int], end: tuple[int, int, int]) -> float:
+def _others_load(start: tuple[int, int, int], end: tuple[int, int, int]) -> float:
     """The share of the machine's CPU time other processes used between two :func:`_cpu_ticks`."""
     busy, total, mine = (b - a for a, b in zip(start, end, strict=True))
     return max(0.0, busy - mine) / max(total, 1)
 
 
-def wait_until_quiet(limit_s: float, threshold: float = 0.1) -> float:
-    """Wait (at most ``limit_s``) until other processes use less than ``threshold`` of the CPUs."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        start = _cpu_ticks()
-        time.sleep(0.5)
-        load = others_load(start, _cpu_ticks())
-        if load < threshold or time.monotonic() > deadline:
-            return load
-
-
-def _clock(step: Step, calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        step()
-    return (time.perf_counter() - start) / calls
-
-
-def peak_memory_mb(step: Step) -> float:
-    """The peak resident set size of one call above the resident set size just before it, in MiB."""
-    base = _settle_memory()
-    step()
-    return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
-
-
-def measure(step: Step, quiet_s: float) -> dict[str, Any]:
-    warm = min(_clock(step, 1), _clock(step, 1))
-    inner = max(1, min(1000, math.ceil(TARGET_RUN_S / max(warm, 1e-7))))
-    runs = 7 if warm > 0.5 else 11
-    wait_until_quiet(quiet_s)
+def _run(step: Step) -> tuple[float, float]:
+    """Seconds per call over calls lasting at least ``RUN_S`` in all, and the others' load meanwhile."""
     ticks = _cpu_ticks()
-    times = [_clock(step, inner) for _ in range(runs)]
-    load = others_load(ticks, _cpu_ticks())
+    calls, start = 0, time.perf_counter()
+    while True:
+        step()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= RUN_S:
+            return elapsed / calls, _others_load(ticks, _cpu_ticks())
+
+
+def measure_time(step: Step, busy_limit_s: float) -> dict[str, Any]:
+    """Median seconds per call over runs during which other processes left the CPUs alone.
+
+    A run during which other processes used ``BUSY`` or more of the machine is dropped and repeated,
+    for at most ``busy_limit_s`` seconds; past that the least disturbed runs fill the count.
+    """
+    step()
+    first, _ = _run(step)
+    runs = 7 if first > 0.5 else 11
+    clean: list[float] = []
+    busy: list[tuple[float, float]] = []
+    deadline = time.monotonic() + busy_limit_s
+    while len(clean) < runs:
+        seconds, load = _run(step)
+        if load < BUSY:
+            clean.append(seconds)
+            continue
+        busy.append((load, seconds))
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    times = clean + [t for _, t in sorted(busy)[:runs - len(clean)]]
     return {"ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times), "max_ms": 1e3 * max(times),
-            "runs": runs, "inner": inner, "others_load": load, "mb": min(peak_memory_mb(step) for _ in range(3))}
+            "runs": len(times), "disturbed": len(times) - len(clean), "dropped": len(busy)}
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
     case = all_cases()[request["case"]]
     arrays = case.make(int(request["div"]))
-    if request["mode"] == "verify":
-        return verify(case, arrays)
+    if request["mode"] == "check":
+        return check(case, arrays)
     key = request["impl"]
-    if key == "ours_nochecks":
-        losskit.set_checks(False)
-    try:
-        step = make_step(case, arrays, key)
-    except ImportError as error:
-        return {"error": f"not installed ({error})"}
+    losskit.set_checks(key != "ours_nochecks")
     import torch
 
-    return {**measure(step, float(request.get("quiet_s", 60.0))), "threads": torch.get_num_threads()}
+    try:
+        runner = Runner(case, arrays, key)
+    except ImportError as error:
+        return {"error": f"not installed ({error})"}
+    return {**measure_time(runner.step, float(request.get("busy_limit_s", 120.0))),
+            "threads": torch.get_num_threads()}
 
 
 def main() -> None:

@@ -47,12 +47,21 @@ def _compiling(xp: Namespace) -> bool:
     return False
 
 
+def active(xp: Namespace) -> bool:
+    """Whether value checks run now: switched on, and not while ``torch.compile`` compiles.
+
+    Checks whose condition costs a pass over the data test this first, so that switching them off
+    saves the pass, not only the synchronisation.
+    """
+    return _value_checks and not _compiling(xp)
+
+
 def any_true(xp: Namespace, condition: Array) -> bool:
     """``True`` when some element of ``condition`` holds; ``False`` when values cannot be read.
 
     Values cannot be read under tracing (``jax.jit``, ``torch.compile``) or when checks are off.
     """
-    if not _value_checks or _compiling(xp):
+    if not active(xp):
         return False
     try:
         return bool(xp.any(condition))
@@ -145,21 +154,39 @@ def same_shape(pred: Array, target: Array, target_name: str = "target", pred_nam
         )
 
 
+def _empty(x: Array) -> bool:
+    # not x.size: a method in torch
+    return bool(math.prod(tuple(x.shape)) == 0)
+
+
 def finite(xp: Namespace, name: str, x: Array) -> None:
-    if is_floating(xp, x.dtype):
-        bad = ~xp.isfinite(x)
-        if any_true(xp, bad):
-            raise ValueError(f"{name} must be finite, found {first(xp, x, bad)}")
+    if not (active(xp) and is_floating(xp, x.dtype)):
+        return
+    # Two read passes and no temporary: min and max propagate NaN, and an inf is one of them. Only
+    # when they fail does the element-wise test run, to find and name the culprit.
+    if _empty(x) or not any_true(xp, ~(xp.isfinite(xp.min(x)) & xp.isfinite(xp.max(x)))):
+        return
+    bad = ~xp.isfinite(x)
+    if any_true(xp, bad):
+        raise ValueError(f"{name} must be finite, found {first(xp, x, bad)}")
 
 
 def within(xp: Namespace, name: str, x: Array, low: float, high: float, hint: str = "") -> None:
     """Values of ``x`` in ``[low, high]`` (NaN fails too)."""
+    if not active(xp) or _empty(x):
+        return
+    # Two read passes; min and max propagate NaN, so a NaN fails them too.
+    inside = (xp.min(x) >= low) & (xp.max(x) <= high)
+    if not any_true(xp, ~inside):
+        return
     bad = ~((x >= low) & (x <= high))
     if any_true(xp, bad):
         raise ValueError(f"{name} must lie in [{low:g}, {high:g}], found {first(xp, x, bad)}{hint}")
 
 
 def non_negative(xp: Namespace, name: str, x: Array) -> None:
+    if not active(xp):
+        return
     bad = ~((x >= 0) & xp.isfinite(x)) if is_floating(xp, x.dtype) else x < 0
     if any_true(xp, bad):
         raise ValueError(f"{name} must be finite and non-negative, found {first(xp, x, bad)}")
