@@ -1,11 +1,11 @@
-# Two entry points: `make demo` and `make test`. Both create .venv on first use.
+# Entry points: `make demo`, `make test` and `make bench`. Each creates .venv on first use.
 # torch is pinned and installed first: an unpinned torch pulls a CUDA build of several GB.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 
-.PHONY: demo test clean
+.PHONY: demo test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,13 @@ demo: $(VENV)/.demo
 	$(BIN)/python -m losskit.demo
 
 test: $(VENV)/.test
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto
+
+# losskit against its peers (time, memory); writes benchmarks/results.md. ARGS="--quick" for a smoke run.
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

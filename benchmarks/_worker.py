@@ -4,15 +4,16 @@
 every peer and the floor, one after the other, evaluate the value and gradient once, then measure
 the peak memory of one forward + backward call.
 
-``mode="time"`` (one process per implementation, default allocator): time forward + backward.
+``mode="time"`` (one process per case, default allocator): time forward + backward of the given
+implementations, interleaved.
 
 The result is the last line of stdout, ``RESULT <json>``.
 
 Time: forward + backward (``torch.autograd.grad``; ``jax.value_and_grad`` under ``jax.jit``, compiled
 ahead of time), after a warm-up call and a first run. A run calls the step until 0.2 s have passed
-and counts seconds per call; the time is the median of 7 runs (11 for calls under 0.5 s). Runs
-during which other processes used more than 10% of the machine's CPU time (from ``/proc/stat``)
-are dropped and repeated.
+and counts seconds per call; the implementations take turns, one run each per round, and the time
+is the median of 7 runs (11 when every call is under 0.5 s). Runs during which other processes
+used more than 10% of the machine's CPU time (from ``/proc/stat``) are dropped and repeated.
 
 Memory: the peak resident set size of one call minus the resident set size just before it. Before
 the call the process collects garbage, returns freed heap memory to the system (``malloc_trim``)
@@ -67,15 +68,15 @@ def jax_inputs(arrays: Arrays) -> dict[str, Any]:
 
 
 def floor_fn(names: tuple[str, ...]) -> LossFn:
-    """One fused element-wise pass: read the gradient-sized inputs, write a fresh gradient-sized array."""
+    """One fused element-wise pass: read the gradient-sized inputs, write the preallocated ``d["out"]``."""
     import torch
 
     if len(names) == 1:
-        return lambda d: torch.neg(d[names[0]])
+        return lambda d: torch.neg(d[names[0]], out=d["out"])
     if len(names) == 2:
-        return lambda d: torch.sub(d[names[0]], d[names[1]])
+        return lambda d: torch.sub(d[names[0]], d[names[1]], out=d["out"])
     if len(names) == 3:
-        return lambda d: torch.addcmul(d[names[0]], d[names[1]], d[names[2]])
+        return lambda d: torch.addcmul(d[names[0]], d[names[1]], d[names[2]], out=d["out"])
     raise ValueError(f"no floor for {len(names)} inputs")
 
 
@@ -113,8 +114,13 @@ class Runner:
         if self.lib == "jax":
             self.g, self.rest = jax_split(jax_inputs(arrays), case.grad)
             self.compiled = jax_value_and_grad(self.fn).lower(self.g, self.rest).compile()
+        elif self.lib == "floor":
+            import torch
+
+            self.data = torch_inputs(arrays, ())
+            self.data["out"] = torch.empty_like(self.data[case.floor_inputs[0]]).fill_(0.0)
         else:
-            self.data = torch_inputs(arrays, () if self.lib == "floor" else case.grad)
+            self.data = torch_inputs(arrays, case.grad)
 
     def step(self) -> None:
         if self.lib == "floor":
@@ -220,11 +226,15 @@ def shape_label(case: Case, arrays: Arrays) -> str:
     return label
 
 
-def check(case: Case, arrays: Arrays) -> dict[str, Any]:
+def check(case: Case, arrays: Arrays, div: int) -> dict[str, Any]:
     probe = Probe()
     keys = ["ours", "ours_nochecks", *(["ours_jax"] if case.ours_jax else []), "floor",
             *(f"peer:{i}" for i in range(len(case.peers)))]
-    return {"shape": shape_label(case, arrays), **{key: _check_one(case, arrays, key, probe) for key in keys}}
+    results = {}
+    for key in keys:
+        skip = case.peers[int(key[5:])].skip_full if key.startswith("peer:") and div == 1 else ""
+        results[key] = {"error": skip} if skip else _check_one(case, arrays, key, probe)
+    return {"shape": shape_label(case, arrays), **results}
 
 
 # ---------------------------------------------------------------- time
@@ -258,47 +268,79 @@ def _run(step: Step) -> tuple[float, float]:
             return elapsed / calls, _others_load(ticks, _cpu_ticks())
 
 
-def measure_time(step: Step, busy_limit_s: float) -> dict[str, Any]:
-    """Median seconds per call over runs during which other processes left the CPUs alone.
+class Samples:
+    """The runs of one implementation: kept (undisturbed) and dropped (with the others' load)."""
 
-    A run during which other processes used ``BUSY`` or more of the machine is dropped and repeated,
-    for at most ``busy_limit_s`` seconds; past that the least disturbed runs fill the count.
-    """
-    step()
-    first, _ = _run(step)
-    runs = 7 if first > 0.5 else 11
-    clean: list[float] = []
-    busy: list[tuple[float, float]] = []
-    deadline = time.monotonic() + busy_limit_s
-    while len(clean) < runs:
-        seconds, load = _run(step)
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.clean: list[float] = []
+        self.busy: list[tuple[float, float]] = []
+
+    def add(self, seconds: float, load: float) -> None:
         if load < BUSY:
-            clean.append(seconds)
-            continue
-        busy.append((load, seconds))
-        if time.monotonic() > deadline:
+            self.clean.append(seconds)
+        else:
+            self.busy.append((load, seconds))
+
+    def summary(self, runs: int) -> dict[str, Any]:
+        """Median of the clean runs; the least disturbed runs fill up to ``runs`` if needed."""
+        times = self.clean + [t for _, t in sorted(self.busy)[:max(0, runs - len(self.clean))]]
+        return {"ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times), "max_ms": 1e3 * max(times),
+                "runs": len(times), "disturbed": len(times) - len(self.clean), "dropped": len(self.busy)}
+
+
+def measure_times(steps: dict[str, Step], busy_limit_s: float) -> dict[str, dict[str, Any]]:
+    """Time the steps interleaved, one run of each per round, so that a slow spell of the machine
+    falls on all of them: ``runs`` undisturbed runs each.
+
+    A run during which other processes used ``BUSY`` or more of the machine is dropped and repeated
+    in a later round, until ``busy_limit_s`` have passed; then the least disturbed runs fill the count.
+    """
+    samples = {key: Samples(step) for key, step in steps.items()}
+    slowest = 0.0
+    for s in samples.values():
+        s.step()
+        slowest = max(slowest, _run(s.step)[0])
+    runs = 7 if slowest > 0.5 else 11
+    deadline = time.monotonic() + busy_limit_s
+    while any(len(s.clean) < runs for s in samples.values()):
+        for s in samples.values():
+            s.add(*_run(s.step))
+        if time.monotonic() > deadline and all(len(s.clean) + len(s.busy) >= runs for s in samples.values()):
             break
-        time.sleep(0.5)
-    times = clean + [t for _, t in sorted(busy)[:runs - len(clean)]]
-    return {"ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times), "max_ms": 1e3 * max(times),
-            "runs": len(times), "disturbed": len(times) - len(clean), "dropped": len(busy)}
+    return {key: s.summary(runs) for key, s in samples.items()}
+
+
+def _without_checks(step: Step) -> Step:
+    def unchecked() -> None:
+        with losskit.checks(False):
+            step()
+
+    return unchecked
+
+
+def time_all(case: Case, arrays: Arrays, keys: list[str], busy_limit_s: float) -> dict[str, Any]:
+    steps: dict[str, Step] = {}
+    errors: dict[str, Any] = {}
+    for key in keys:
+        try:
+            step = Runner(case, arrays, key).step
+        except Exception as error:
+            errors[key] = {"error": f"{type(error).__name__}: {error}"[:300]}
+            continue
+        steps[key] = _without_checks(step) if key == "ours_nochecks" else step
+    import torch
+
+    timed = measure_times(steps, busy_limit_s)
+    return {**errors, **{k: {**v, "threads": torch.get_num_threads()} for k, v in timed.items()}}
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
     case = all_cases()[request["case"]]
     arrays = case.make(int(request["div"]))
     if request["mode"] == "check":
-        return check(case, arrays)
-    key = request["impl"]
-    losskit.set_checks(key != "ours_nochecks")
-    import torch
-
-    try:
-        runner = Runner(case, arrays, key)
-    except ImportError as error:
-        return {"error": f"not installed ({error})"}
-    return {**measure_time(runner.step, float(request.get("busy_limit_s", 120.0))),
-            "threads": torch.get_num_threads()}
+        return check(case, arrays, int(request["div"]))
+    return time_all(case, arrays, list(request["impls"]), float(request.get("busy_limit_s", 120.0)))
 
 
 def main() -> None:
