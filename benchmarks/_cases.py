@@ -467,7 +467,7 @@ def _embedding_cases() -> list[Case]:
         Case("info_nce_pairs", target=COMPOSITE, ours_jax=True,
              ours=lambda d: losskit.info_nce(d["x"], d["labels"], temperature=temperature),
              peers=(Impl("pml NTXentLoss", "torch", pml_ntxent), Impl("optax ntxent (jit)", "jax", optax_ntxent)),
-             note="a SimCLR batch (each label on two views: 256 labels), where pml's NTXentLoss fits in memory",
+             note="a SimCLR batch (each label on two views), where pml's NTXentLoss fits in memory",
              **{**common, "make": _view_pairs}),
         Case("triplet", group="embeddings", target=NATIVE, make=_triplets,
              ours=lambda d: losskit.triplet(d["anchor"], d["positive"], d["negative"], margin=1.0),

@@ -11,9 +11,11 @@ The result is the last line of stdout, ``RESULT <json>``.
 
 Time: forward + backward (``torch.autograd.grad``; ``jax.value_and_grad`` under ``jax.jit``, compiled
 ahead of time), after a warm-up call and a first run. A run calls the step until 0.2 s have passed
-and counts seconds per call; the implementations take turns, one run each per round, and the time
-is the median of 7 runs (11 when every call is under 0.5 s). Runs during which other processes
-used more than 10% of the machine's CPU time (from ``/proc/stat``) are dropped and repeated.
+and counts seconds per call; the implementations take turns, one run each per round, in an order
+that rotates from round to round, and the time is the median of 11 runs (``--quick``: 7 runs of
+0.05 s).
+Runs during which other processes used more than 10% of the machine's CPU time (from
+``/proc/stat``) are dropped and repeated.
 
 Memory: the peak resident set size of one call minus the resident set size just before it. Before
 the call the process collects garbage, returns freed heap memory to the system (``malloc_trim``)
@@ -44,6 +46,7 @@ from _cases import Arrays, Case, LossFn, all_cases
 
 Step = Callable[[], None]
 RUN_S = 0.2
+QUICK_RUN_S = 0.05  # --quick: shorter runs, 7 of them
 BUSY = 0.1
 CHUNK = 1 << 22
 
@@ -256,15 +259,15 @@ def _others_load(start: tuple[int, int, int], end: tuple[int, int, int]) -> floa
     return max(0.0, busy - mine) / max(total, 1)
 
 
-def _run(step: Step) -> tuple[float, float]:
-    """Seconds per call over calls lasting at least ``RUN_S`` in all, and the others' load meanwhile."""
+def _run(step: Step, run_s: float) -> tuple[float, float]:
+    """Seconds per call over calls lasting at least ``run_s`` in all, and the others' load meanwhile."""
     ticks = _cpu_ticks()
     calls, start = 0, time.perf_counter()
     while True:
         step()
         calls += 1
         elapsed = time.perf_counter() - start
-        if elapsed >= RUN_S:
+        if elapsed >= run_s:
             return elapsed / calls, _others_load(ticks, _cpu_ticks())
 
 
@@ -289,26 +292,31 @@ class Samples:
                 "runs": len(times), "disturbed": len(times) - len(self.clean), "dropped": len(self.busy)}
 
 
-def measure_times(steps: dict[str, Step], busy_limit_s: float) -> dict[str, dict[str, Any]]:
+def measure_times(steps: dict[str, Step], busy_limit_s: float, quick: bool) -> dict[str, dict[str, Any]]:
     """Time the steps interleaved, one run of each per round, so that a slow spell of the machine
-    falls on all of them: ``runs`` undisturbed runs each.
+    falls on all of them: 11 undisturbed runs each (7 with ``quick``).
 
     A run during which other processes used ``BUSY`` or more of the machine is dropped and repeated
     in a later round, until ``busy_limit_s`` have passed; then the least disturbed runs fill the count.
     """
-    samples = {key: Samples(step) for key, step in steps.items()}
-    slowest = 0.0
-    for s in samples.values():
+    run_s = QUICK_RUN_S if quick else RUN_S
+    samples = [Samples(step) for step in steps.values()]
+    for s in samples:
         s.step()
-        slowest = max(slowest, _run(s.step)[0])
-    runs = 7 if slowest > 0.5 else 11
+        _run(s.step, run_s)
+    runs = 7 if quick else 11
     deadline = time.monotonic() + busy_limit_s
-    while any(len(s.clean) < runs for s in samples.values()):
-        for s in samples.values():
-            s.add(*_run(s.step))
-        if time.monotonic() > deadline and all(len(s.clean) + len(s.busy) >= runs for s in samples.values()):
+    rounds = 0
+    while any(len(s.clean) < runs for s in samples):
+        # The order rotates: after a JAX call or a large free, the next call can pay for the
+        # machine's memory management; no implementation should always be the one that follows it.
+        shift = rounds % len(samples)
+        for s in samples[shift:] + samples[:shift]:
+            s.add(*_run(s.step, run_s))
+        rounds += 1
+        if time.monotonic() > deadline and all(len(s.clean) + len(s.busy) >= runs for s in samples):
             break
-    return {key: s.summary(runs) for key, s in samples.items()}
+    return {key: s.summary(runs) for key, s in zip(steps, samples, strict=True)}
 
 
 def _without_checks(step: Step) -> Step:
@@ -319,7 +327,7 @@ def _without_checks(step: Step) -> Step:
     return unchecked
 
 
-def time_all(case: Case, arrays: Arrays, keys: list[str], busy_limit_s: float) -> dict[str, Any]:
+def time_all(case: Case, arrays: Arrays, keys: list[str], busy_limit_s: float, quick: bool) -> dict[str, Any]:
     steps: dict[str, Step] = {}
     errors: dict[str, Any] = {}
     for key in keys:
@@ -331,7 +339,7 @@ def time_all(case: Case, arrays: Arrays, keys: list[str], busy_limit_s: float) -
         steps[key] = _without_checks(step) if key == "ours_nochecks" else step
     import torch
 
-    timed = measure_times(steps, busy_limit_s)
+    timed = measure_times(steps, busy_limit_s, quick)
     return {**errors, **{k: {**v, "threads": torch.get_num_threads()} for k, v in timed.items()}}
 
 
@@ -340,7 +348,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     arrays = case.make(int(request["div"]))
     if request["mode"] == "check":
         return check(case, arrays, int(request["div"]))
-    return time_all(case, arrays, list(request["impls"]), float(request.get("busy_limit_s", 120.0)))
+    return time_all(case, arrays, list(request["impls"]), float(request.get("busy_limit_s", 120.0)),
+                    quick=int(request["div"]) > 1)
 
 
 def main() -> None:

@@ -7,9 +7,10 @@
 
 Each case runs first in a fresh "check" process that evaluates losskit, every installed peer and the
 floor once, compares the values (rtol 1e-4, float32) and gradients, and measures the peak memory of
-one call of each; then every implementation that agrees with losskit is timed in its own fresh
-process. A peer that disagrees is reported as a mismatch, not timed: a different definition is a
-bug of the benchmark, not a result. See ``_worker.py`` for how time and memory are measured.
+one call of each; then the implementations that agree with losskit are timed, taking turns, in a
+second fresh process. A peer that disagrees is reported as a mismatch, not timed: a different
+definition is a bug of the benchmark, not a result. See ``_worker.py`` for how time and memory are
+measured, ``_cases.py`` for the cases and ``_profile.py`` for ``--profile``.
 """
 
 from __future__ import annotations
@@ -316,11 +317,14 @@ METHOD = """\
 **Time**: forward + backward, `torch.autograd.grad(loss, inputs)` on torch (so no `.grad` accumulation
 is timed) and `jax.jit(jax.value_and_grad(loss))`, compiled ahead of time, on JAX; float32. After a
 warm-up call and a first run, a run calls the step until 0.2 s have passed; the time is the median of
-7 runs (11 when every call takes under 0.5 s). The implementations of a case are timed in one fresh
-process, taking turns (one run of each per round), so that a slow spell of the shared machine falls
-on all of them; torch's thread count is left at its default. Runs during which other processes used
-more than 10% of the machine's CPU time (read from `/proc/stat`) are dropped and repeated, for at most
-{busy} s per case ("disturbed" in the details: kept although disturbed).
+11 runs (`--quick`: 7 runs of 0.05 s). The implementations of a case are timed in one fresh process,
+taking turns (one run of each per round, in an order that rotates from round to round), so that a
+slow spell of the shared machine falls on all of them; torch's thread count is left at its default.
+(On this virtual machine, the call that follows a large free or a JAX call sometimes pays for the
+memory's return: hence the rotation and the medians.) Runs during
+which other processes used more than 10% of the machine's CPU time (read from `/proc/stat`) are
+dropped and repeated, for at most {busy} s per case ("disturbed" in the details: kept although
+disturbed).
 
 **Memory**: the peak resident set size (RSS) of one forward + backward call above the RSS just
 before it, in MiB: in one fresh process per case (started with `MALLOC_MMAP_THRESHOLD_=65536`, so
