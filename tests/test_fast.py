@@ -1,7 +1,12 @@
-"""The torch fast paths give the reference path's values and gradients, and decline what they cannot do."""
+"""The torch fast paths give the reference path's values and gradients, and decline what they cannot do.
+
+Each case of ``tests/_fast`` runs eagerly, under ``torch.compile(fullgraph=True)``, under autocast
+and with a double backward.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -10,55 +15,22 @@ import pytest
 import torch
 
 import losskit
-import losskit._torch as fast_module
 import losskit.reference as reference
-from losskit._core.dispatch import REFERENCE
+from _fast import CASES, FastCase
+from losskit._core.dispatch import FAST, REFERENCE
 
 DTYPES = [torch.float32, torch.float64]
 TOL = {torch.float32: {"rtol": 2e-6, "atol": 1e-7}, torch.float64: {"rtol": 1e-13, "atol": 1e-15}}
-
-Draw = Callable[[np.random.Generator, torch.dtype], tuple[torch.Tensor, torch.Tensor, dict[str, Any]]]
-
-
-def _real(rng: np.random.Generator, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-    pred, target = rng.normal(size=(2, 7, 5)) * [[[2.0]], [[1.0]]]
-    return torch.tensor(pred, dtype=dtype), torch.tensor(target, dtype=dtype), {}
-
-
-def _logits01(rng: np.random.Generator, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-    x = torch.tensor(rng.normal(size=(7, 5)) * 4, dtype=dtype)
-    return x, torch.tensor(rng.uniform(size=(7, 5)), dtype=dtype), {"from_logits": True}
-
-
-def _labels(rng: np.random.Generator, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-    labels = torch.tensor(rng.integers(0, 6, size=(9,)))
-    labels[2] = -100
-    return torch.tensor(rng.normal(size=(9, 6)) * 3, dtype=dtype), labels, {"from_logits": True}
-
-
-def _labels_map(rng: np.random.Generator, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-    labels = torch.tensor(rng.integers(0, 4, size=(3, 5, 2)), dtype=torch.uint8)
-    weights = torch.tensor([1.0, 2.0, 0.5, 3.0], dtype=dtype)
-    kwargs = {"from_logits": True, "axis": 1, "class_weight": weights, "label_smoothing": 0.1, "ignore_index": 3}
-    return torch.tensor(rng.normal(size=(3, 4, 5, 2)), dtype=dtype), labels, kwargs
-
-
-FAST: list[tuple[str, Draw]] = [
-    ("mse", _real),
-    ("mae", _real),
-    ("huber", _real),
-    ("binary_cross_entropy", _logits01),
-    ("sparse_categorical_cross_entropy", _labels),
-    ("sparse_categorical_cross_entropy", _labels_map),
-]
+IDS = [case.id for case in CASES]
 
 
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the losses whose fast path computed the result (did not decline)."""
     calls: list[str] = []
-    for name in REFERENCE:
-        fast = getattr(fast_module, name)
+    for name, (module_name, attribute) in FAST.items():
+        module = importlib.import_module(f"losskit.torch.{module_name}")
+        fast = getattr(module, attribute)
 
         def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
             out = _fast(*args, **kwargs)
@@ -66,30 +38,112 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
                 calls.append(_name)
             return out
 
-        monkeypatch.setattr(fast_module, name, spy)
+        monkeypatch.setattr(module, attribute, spy)
     return calls
 
 
+def _leaves(case: FastCase, tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Fresh copies of the call's tensors, the first ``case.grads`` requiring a gradient."""
+    return tuple(t.clone().requires_grad_(i < case.grads) for i, t in enumerate(tensors))
+
+
+def _value_and_grads(fn: Callable[..., torch.Tensor], case: FastCase, tensors: tuple[torch.Tensor, ...],
+                     kwargs: dict[str, Any], seed: Callable[[torch.Tensor], torch.Tensor],
+                     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    leaves = _leaves(case, tensors)
+    out = fn(*leaves, **kwargs)
+    grads = torch.autograd.grad((out * seed(out)).sum(), leaves[:case.grads])
+    return out.detach(), grads
+
+
+def _seed(rng: np.random.Generator, dtype: torch.dtype) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A non-uniform upstream gradient, so that a wrongly broadcast "none" gradient shows; the same
+    one for every call of the test."""
+    values = torch.tensor(rng.uniform(0.5, 1.5, size=4096), dtype=dtype)
+
+    def seed(out: torch.Tensor) -> torch.Tensor:
+        return values[:out.numel()].reshape(out.shape)
+    return seed
+
+
 def test_every_fast_path_is_tested() -> None:
-    assert {name for name, _ in FAST} == set(REFERENCE)
+    assert {case.name for case in CASES} == set(REFERENCE)
 
 
-@pytest.mark.parametrize(("name", "draw"), FAST, ids=[f"{n}-{d.__name__}" for n, d in FAST])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
-def test_fast_path_equals_reference_in_value_and_gradient(name: str, draw: Draw, dtype: torch.dtype, reduction: str,
+def test_fast_path_equals_reference_in_value_and_gradient(case: FastCase, dtype: torch.dtype, reduction: str,
                                                           taken: list[str], rng: np.random.Generator) -> None:
-    pred, target, kwargs = draw(rng, dtype)
-    fast_pred, ref_pred = pred.clone().requires_grad_(True), pred.clone().requires_grad_(True)
-    fast = losskit.get(name)(fast_pred, target, reduction=reduction, **kwargs)
-    ref = getattr(reference, name)(ref_pred, target, reduction=reduction, **kwargs)
-    assert taken == [name]  # the public function took the fast path, the reference did not
+    tensors, kwargs = case.draw(rng, dtype)
+    kwargs = {**kwargs, "reduction": reduction}
+    upstream = _seed(rng, dtype)
+    fast, fast_grads = _value_and_grads(losskit.get(case.name), case, tensors, kwargs, upstream)
+    # the public function took the fast path for the reductions it handles, the reference did not
+    assert taken == ([case.name] if reduction in case.reductions else [])
+    ref, ref_grads = _value_and_grads(getattr(reference, case.name), case, tensors, kwargs, upstream)
     assert fast.dtype == ref.dtype and fast.shape == ref.shape
     torch.testing.assert_close(fast, ref, **TOL[dtype])
-    seed = torch.tensor(rng.uniform(0.5, 1.5, size=tuple(fast.shape)), dtype=dtype)
-    (fast * seed).sum().backward()
-    (ref * seed).sum().backward()
-    torch.testing.assert_close(fast_pred.grad, ref_pred.grad, **TOL[dtype])
+    for f, r in zip(fast_grads, ref_grads, strict=True):
+        torch.testing.assert_close(f, r, **TOL[dtype])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_compiled_fast_path_equals_eager(case: FastCase, taken: list[str], rng: np.random.Generator) -> None:
+    """``torch.compile(fullgraph=True)`` of a step that calls the loss: no graph break, the same numbers."""
+    tensors, kwargs = case.draw(rng, torch.float64)
+    fn = losskit.get(case.name)
+    for reduction in case.reductions:
+        call = {**kwargs, "reduction": reduction}
+        upstream = _seed(rng, torch.float64)
+
+        def step(*args: torch.Tensor, _call: dict[str, Any] = call) -> torch.Tensor:
+            return fn(*args, **_call)
+
+        torch._dynamo.reset()
+        compiled = torch.compile(step, fullgraph=True, backend="aot_eager")
+        expected, expected_grads = _value_and_grads(step, case, tensors, {}, upstream)
+        assert taken and set(taken) == {case.name}
+        got, got_grads = _value_and_grads(compiled, case, tensors, {}, upstream)
+        torch.testing.assert_close(got, expected, **TOL[torch.float64])
+        for g, e in zip(got_grads, expected_grads, strict=True):
+            torch.testing.assert_close(g, e, **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_autocast_leaves_the_fast_path_in_float32(case: FastCase, rng: np.random.Generator) -> None:
+    """Under autocast (bfloat16) a float32 loss is what it is without: losses are computed in float32."""
+    tensors, kwargs = case.draw(rng, torch.float32)
+    fn = losskit.get(case.name)
+    for reduction in case.reductions:
+        call = {**kwargs, "reduction": reduction}
+        upstream = _seed(rng, torch.float32)
+        expected, expected_grads = _value_and_grads(fn, case, tensors, call, upstream)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got, got_grads = _value_and_grads(fn, case, tensors, call, upstream)
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+        for g, e in zip(got_grads, expected_grads, strict=True):
+            torch.testing.assert_close(g, e, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_double_backward_is_the_reference_paths(case: FastCase, rng: np.random.Generator) -> None:
+    """``create_graph=True``: the Hessian-vector product of the fast path is the reference path's."""
+    tensors, kwargs = case.draw(rng, torch.float64)
+    call = {**kwargs, "reduction": case.reductions[-1]}
+    results = []
+    for fn in (losskit.get(case.name), getattr(reference, case.name)):
+        leaves = _leaves(case, tensors)
+        out = fn(*leaves, **call).sum()
+        grads = torch.autograd.grad(out, leaves[:case.grads], create_graph=True)
+        direction = [torch.ones_like(g) for g in grads]
+        results.append(torch.autograd.grad(grads, leaves[:case.grads], direction, allow_unused=True))
+    for f, r in zip(*results, strict=True):
+        if r is None:
+            assert f is None or torch.all(f == 0)
+        else:
+            torch.testing.assert_close(f, r, **TOL[torch.float64])
 
 
 def test_all_ignored_labels_cost_zero_on_the_fast_path_too(taken: list[str]) -> None:

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 @register("bce", "log_loss", "binary_crossentropy", "sigmoid_cross_entropy", "logistic")
-@fast_path("_torch")
+@fast_path("_classification")
 def binary_cross_entropy(pred: Array, target: Array, *, from_logits: bool = False,
                          pos_weight: Array | float | None = None, label_smoothing: float = 0.0,
                          weight: Array | None = None, reduction: str = "mean") -> Array:
@@ -138,7 +138,7 @@ def categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool =
 
 
 @register("sparse_cce", "sparse_categorical_crossentropy", "softmax_cross_entropy_with_integer_labels")
-@fast_path("_torch")
+@fast_path("_classification")
 def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool = False,
                                      axis: int = -1, class_weight: Array | None = None,
                                      ignore_index: int | None = -100, label_smoothing: float = 0.0,

@@ -19,7 +19,7 @@ __all__ = ["huber", "log_cosh", "mae", "mse", "quantile"]
 
 
 @register("mean_squared_error", "l2", "squared_error")
-@fast_path("_torch")
+@fast_path("_regression")
 def mse(pred: Array, target: Array, *, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Squared error :math:`\ell = (\hat y - y)^2`.
 
@@ -49,7 +49,7 @@ def mse(pred: Array, target: Array, *, weight: Array | None = None, reduction: s
 
 
 @register("mean_absolute_error", "l1", "absolute_error")
-@fast_path("_torch")
+@fast_path("_regression")
 def mae(pred: Array, target: Array, *, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Absolute error :math:`\ell = |\hat y - y|`.
 
@@ -70,7 +70,7 @@ def mae(pred: Array, target: Array, *, weight: Array | None = None, reduction: s
 
 
 @register("huber_loss")
-@fast_path("_torch")
+@fast_path("_regression")
 def huber(pred: Array, target: Array, *, delta: float = 1.0, weight: Array | None = None,
           reduction: str = "mean") -> Array:
     r"""Huber loss: quadratic for small residuals, linear beyond ``delta``.
@@ -105,6 +105,7 @@ def huber(pred: Array, target: Array, *, delta: float = 1.0, weight: Array | Non
 
 
 @register("logcosh")
+@fast_path("_regression")
 def log_cosh(pred: Array, target: Array, *, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Log-cosh loss :math:`\ell = \log\cosh(\hat y - y)`.
 

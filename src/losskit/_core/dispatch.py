@@ -20,13 +20,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 REFERENCE: dict[str, Callable[..., Any]] = {}
 """The reference implementation of every loss that has a fast path, by name."""
 
+FAST: dict[str, tuple[str, str]] = {}
+"""Where the fast path of every such loss lives: ``(module of losskit.torch, attribute)``, by name."""
+
 
 def _is_torch(x: Any) -> bool:
     return type(x).__module__.split(".", 1)[0] == "torch"
 
 
 def fast_path(module: str, name: str | None = None) -> Callable[[F], F]:
-    """Try ``losskit.<module>.<name>`` (default: the loss's own name) first on torch tensors.
+    """Try ``losskit.torch.<module>.<name>`` (default: the loss's own name) first on torch tensors.
 
     The fast module is imported at the first torch call, so importing losskit never imports torch.
     """
@@ -35,14 +38,15 @@ def fast_path(module: str, name: str | None = None) -> Callable[[F], F]:
         key = reference.__name__
         attribute = name or key
         REFERENCE[key] = reference
+        FAST[key] = (module, attribute)
 
         @functools.wraps(reference)
         def loss(*args: Any, **kwargs: Any) -> Any:
             if args and _is_torch(args[0]):
-                import importlib
+                # An import statement, not importlib: torch.compile(fullgraph=True) traces through it.
+                from .. import torch as torch_layer
 
-                fast = getattr(importlib.import_module(f"losskit.{module}"), attribute)
-                out = fast(*args, **kwargs)
+                out = getattr(getattr(torch_layer, module), attribute)(*args, **kwargs)
                 if out is not NotImplemented:
                     return out
             return reference(*args, **kwargs)

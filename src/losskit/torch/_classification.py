@@ -1,9 +1,8 @@
-"""Fast paths for torch tensors: native torch kernels where their semantics are losskit's.
+"""Torch fast paths of the classification losses.
 
-Each function has its loss's signature and returns ``NotImplemented`` for anything it does not
-handle exactly like the reference path (other dtypes than float32/float64, ``weight``, an empty
-batch, options the kernel lacks); the dispatcher then runs the reference path, which also raises
-every error. Values and gradients equal the reference's to rounding (``tests/test_fast.py``).
+Each declines (returns ``NotImplemented``) what it does not handle exactly like the reference path
+(a ``weight``, dtypes other than float32/float64, an empty batch, options the kernel lacks): the
+reference path takes those, and raises every error.
 """
 
 from __future__ import annotations
@@ -14,53 +13,17 @@ import array_api_compat.torch as xp
 import torch
 import torch.nn.functional as F
 
-from ._core import checks, classes
-from ._core.primitives import lookup
+from .._core import checks, classes
+from .._core.primitives import lookup
+from ._fused import FLOATS, plain_pair
 
 Tensor = torch.Tensor
-_FLOATS = (torch.float32, torch.float64)
-
-
-def _plain(pred: Any, target: Any, weight: Any) -> bool:
-    """Same-shape, same-dtype float32/float64 tensors on one device, a non-empty batch, no weight."""
-    return (
-        weight is None
-        and isinstance(pred, Tensor) and isinstance(target, Tensor)
-        and pred.dtype in _FLOATS and target.dtype == pred.dtype
-        and pred.shape == target.shape and pred.device == target.device
-        and pred.numel() > 0
-    )
-
-
-def mse(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
-    if not _plain(pred, target, weight):
-        return NotImplemented
-    reduction = checks.reduction(reduction)
-    checks.finite(xp, "target", target)
-    return F.mse_loss(pred, target, reduction=reduction)
-
-
-def mae(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
-    if not _plain(pred, target, weight):
-        return NotImplemented
-    reduction = checks.reduction(reduction)
-    checks.finite(xp, "target", target)
-    return F.l1_loss(pred, target, reduction=reduction)
-
-
-def huber(pred: Any, target: Any, *, delta: float = 1.0, weight: Any = None, reduction: str = "mean") -> Any:
-    if not _plain(pred, target, weight):
-        return NotImplemented
-    delta = checks.real("delta", delta, low=0.0, low_open=True)
-    reduction = checks.reduction(reduction)
-    checks.finite(xp, "target", target)
-    return F.huber_loss(pred, target, reduction=reduction, delta=delta)
 
 
 def binary_cross_entropy(pred: Any, target: Any, *, from_logits: bool = False, pos_weight: Any = None,
                          label_smoothing: float = 0.0, weight: Any = None, reduction: str = "mean") -> Any:
     # Probabilities go to the reference path: torch floors log p at -100, losskit at log(tiny).
-    if not (from_logits and pos_weight is None and label_smoothing == 0.0 and _plain(pred, target, weight)):
+    if not (from_logits and pos_weight is None and label_smoothing == 0.0 and plain_pair(pred, target, weight)):
         return NotImplemented
     reduction = checks.reduction(reduction)
     checks.finite(xp, "target", target)
@@ -75,7 +38,7 @@ def sparse_categorical_cross_entropy(pred: Any, target: Any, *, from_logits: boo
     plain = (
         from_logits and weight is None
         and isinstance(pred, Tensor) and isinstance(target, Tensor)
-        and pred.dtype in _FLOATS and pred.ndim >= 1 and pred.numel() > 0
+        and pred.dtype in FLOATS and pred.ndim >= 1 and pred.numel() > 0
         and not target.dtype.is_floating_point and target.dtype != torch.bool and not target.dtype.is_complex
         and (class_weight is None or (isinstance(class_weight, Tensor) and class_weight.dtype == pred.dtype))
         and isinstance(axis, int) and not isinstance(axis, bool) and -pred.ndim <= axis < pred.ndim

@@ -1,0 +1,17 @@
+"""The cases of ``tests/test_fast.py``: calls that each torch fast path must take, by family.
+
+Each family's module lists ``CASES``. A case draws tensors (the first ``grads`` of them are
+differentiated) and keyword arguments; the suite checks that the public function takes the fast
+path and agrees with ``losskit.reference`` in value and gradient, eagerly, under
+``torch.compile(fullgraph=True)`` and under autocast.
+"""
+
+from __future__ import annotations
+
+from ._case import FastCase
+from .classification import CASES as _classification
+from .regression import CASES as _regression
+
+CASES: list[FastCase] = [*_regression, *_classification]
+
+__all__ = ["CASES", "FastCase"]

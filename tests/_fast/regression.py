@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._case import FastCase
+
+
+def _real(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
+    pred, target = rng.normal(size=(2, 7, 5)) * [[[2.0]], [[1.0]]]
+    return (torch.tensor(pred, dtype=dtype), torch.tensor(target, dtype=dtype)), {}
+
+
+def _wide(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
+    """Residuals from 1e-9 to 1e3: both of log-cosh's forms, and the far tail."""
+    r = 10.0 ** rng.uniform(-9, 3, size=(6, 8)) * rng.choice([-1.0, 1.0], size=(6, 8))
+    target = rng.normal(size=(6, 8))
+    return (torch.tensor(target + r, dtype=dtype), torch.tensor(target, dtype=dtype)), {}
+
+
+CASES = [
+    FastCase("mse", _real),
+    FastCase("mae", _real),
+    FastCase("huber", _real),
+    FastCase("log_cosh", _real),
+    FastCase("log_cosh", _wide),
+]
