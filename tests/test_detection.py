@@ -69,19 +69,20 @@ def test_matches_keras_binary_focal_crossentropy(gamma: float, alpha: float | No
 def test_gamma_zero_without_alpha_is_binary_cross_entropy(from_logits: bool, rng: np.random.Generator) -> None:
     logits, labels = _data(rng, soft=True)
     x = logits if from_logits else 1 / (1 + np.exp(-logits))
-    a = torch.tensor(x, requires_grad=True)
-    b = torch.tensor(x, requires_grad=True)
-    c = torch.tensor(x, requires_grad=True)
-    focal = losskit.focal(a, torch.asarray(labels), gamma=0.0, alpha=None, from_logits=from_logits)
+    a, b, c, d = (torch.tensor(x, requires_grad=True) for _ in range(4))
+    y = torch.asarray(labels)
+    focal = reference.focal(a, y, gamma=0.0, alpha=None, from_logits=from_logits)
     # bit-identical to the reference path of BCE, which does the same operations
-    bce = reference.binary_cross_entropy(b, torch.asarray(labels), from_logits=from_logits)
-    public = losskit.binary_cross_entropy(c, torch.asarray(labels), from_logits=from_logits)  # maybe torch's kernel
-    for out in (focal, bce, public):
+    bce = reference.binary_cross_entropy(b, y, from_logits=from_logits)
+    public = losskit.binary_cross_entropy(c, y, from_logits=from_logits)  # maybe torch's kernel
+    fast = losskit.focal(d, y, gamma=0.0, alpha=None, from_logits=from_logits)  # maybe the fused kernel
+    for out in (focal, bce, public, fast):
         out.backward()
     assert focal.item() == bce.item()
     torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
-    torch.testing.assert_close(focal, public, rtol=1e-14, atol=0)
-    torch.testing.assert_close(a.grad, c.grad, rtol=1e-13, atol=1e-17)
+    for other, grad in ((public, c.grad), (fast, d.grad)):
+        torch.testing.assert_close(focal, other, rtol=1e-14, atol=0)
+        torch.testing.assert_close(a.grad, grad, rtol=1e-13, atol=1e-17)
 
 
 def test_torchvision_formula_default_alpha(rng: np.random.Generator) -> None:

@@ -59,11 +59,11 @@ def _value_and_grads(fn: Callable[..., torch.Tensor], case: FastCase, tensors: t
 def _seed(rng: np.random.Generator, dtype: torch.dtype) -> Callable[[torch.Tensor], torch.Tensor]:
     """A non-uniform upstream gradient, so that a wrongly broadcast "none" gradient shows; the same
     one for every call of the test."""
-    values = torch.tensor(rng.uniform(0.5, 1.5, size=4096), dtype=dtype)
+    seed = int(rng.integers(2**31))
 
-    def seed(out: torch.Tensor) -> torch.Tensor:
-        return values[:out.numel()].reshape(out.shape)
-    return seed
+    def upstream(out: torch.Tensor) -> torch.Tensor:
+        return torch.rand(out.shape, generator=torch.Generator().manual_seed(seed), dtype=dtype) + 0.5
+    return upstream
 
 
 def test_every_fast_path_is_tested() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ._core import checks, classes, logprob
 from ._core.backend import Array
+from ._core.dispatch import fast_path
 from ._core.inputs import Inputs, prepare
 from ._core.primitives import log1m_prob, log1m_softmax, log_prob, logaddexp, take
 from ._core.registry import register
@@ -14,6 +15,7 @@ __all__ = ["categorical_focal", "focal", "sparse_categorical_focal"]
 
 
 @register("focal_loss", "sigmoid_focal", "binary_focal_crossentropy")
+@fast_path("_detection")
 def focal(pred: Array, target: Array, *, gamma: float = 2.0, alpha: float | None = 0.25,
           from_logits: bool = False, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Binary (sigmoid) focal loss: cross-entropy scaled down on examples already classified well.

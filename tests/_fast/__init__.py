@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from ._case import FastCase
 from .classification import CASES as _classification
+from .detection import CASES as _detection
 from .regression import CASES as _regression
 
-CASES: list[FastCase] = [*_regression, *_classification]
+CASES: list[FastCase] = [*_regression, *_classification, *_detection]
 
 __all__ = ["CASES", "FastCase"]

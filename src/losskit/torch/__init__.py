@@ -12,4 +12,5 @@ does (to rounding) or returns ``NotImplemented`` for the reference path to take 
 
 # The dispatcher finds each family's fast paths as attributes of this package.
 from . import _classification as _classification
+from . import _detection as _detection
 from . import _regression as _regression
