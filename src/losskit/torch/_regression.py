@@ -6,7 +6,6 @@ empty batch: the reference path takes those, and raises every error.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import array_api_compat.torch as xp
@@ -46,9 +45,8 @@ def huber(pred: Any, target: Any, *, delta: float = 1.0, weight: Any = None, red
 
 def _log_cosh_kernel(pred: Tensor, target: Tensor, *, reduction: str) -> tuple[Tensor, tuple[Tensor]]:
     # Both of the reference's forms (see losskit.log_cosh) and tanh from one m = expm1(-2|r|):
-    # sinh(|r|)^2 = m^2 / (4 (1 + m)), log(cosh r) = |r| + log1p(m / 2) - log 2... as |r| + log1p(m/2)
-    # with the log 2 folded in, and tanh|r| = -m / (2 + m), each to full relative precision: two
-    # transcendental functions instead of five.
+    # sinh(|r|)^2 = m^2 / (4 (1 + m)), log(cosh r) = |r| + log1p(m / 2) and tanh|r| = -m / (2 + m),
+    # each to full relative precision: two transcendental functions instead of five.
     r = pred - target
     a = r.abs()
     m = torch.mul(a, -2.0).expm1_()
