@@ -576,12 +576,14 @@ def test_categorical_one_hot_equals_sparse(rng, reduction, smoothing, class_weig
         return losskit.sparse_categorical_cross_entropy(x, T(labels), class_weight=T(cw), weight=T(w), **kw)
 
     (cv, cg), (sv, sg) = torch_vg(cat, x0), torch_vg(sparse, x0)
-    # mathematically equal; sparse runs torch's native kernel (the fast path), so the rounding differs
+    # mathematically equal; both run torch fast paths (sparse torch's native kernel), so the rounding differs
     np.testing.assert_allclose(cv, sv, rtol=1e-13, atol=0)
     if smoothing == 0:  # on the reference path, the same operations on the label's entry: bit-identical
-        with_reference = reference.sparse_categorical_cross_entropy(torch.tensor(x0), T(labels), class_weight=T(cw),
-                                                                    weight=T(w), **kw)
-        np.testing.assert_array_equal(cv, with_reference.numpy())
+        x = torch.tensor(x0)
+        with_reference = [fn(x, t, class_weight=T(cw), weight=T(w), **kw) for fn, t in (
+            (reference.categorical_cross_entropy, T(one_hot(labels, 4))),
+            (reference.sparse_categorical_cross_entropy, T(labels)))]
+        np.testing.assert_array_equal(*(v.numpy() for v in with_reference))
     np.testing.assert_allclose(cg, sg, rtol=1e-12, atol=1e-15)
 
 

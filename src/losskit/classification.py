@@ -87,6 +87,7 @@ def binary_cross_entropy(pred: Array, target: Array, *, from_logits: bool = Fals
 
 
 @register("cce", "categorical_crossentropy", "softmax_cross_entropy", "xent")
+@fast_path("_classification")
 def categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool = False, axis: int = -1,
                               class_weight: Array | None = None, label_smoothing: float = 0.0,
                               weight: Array | None = None, reduction: str = "mean") -> Array:
@@ -188,8 +189,11 @@ def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits:
     ax = checks.axis(axis, a.pred.ndim)
     num_classes = a.pred.shape[ax]
     labels, keep = classes.labels(a, ax, ignore)
-    log_p = logprob.categorical(a, ax, from_logits)
-    loss = -take(xp, log_p, labels, ax)
+    if smoothing:
+        log_p = logprob.categorical(a, ax, from_logits)
+        loss = -take(xp, log_p, labels, ax)
+    else:  # the labels' log p alone: the gradient needs no array of pred's size for the others
+        loss = -logprob.categorical_at(a, ax, from_logits, labels)
     denominator = None
     if class_weight is None:
         if smoothing:
@@ -234,6 +238,7 @@ def _violation(pred: Any, target: Any, margin: Any, weight: Any, reduction: Any)
 
 
 @register("hinge_loss")
+@fast_path("_classification")
 def hinge(pred: Array, target: Array, *, margin: float = 1.0, weight: Array | None = None,
           reduction: str = "mean") -> Array:
     r"""Hinge loss of a binary classifier's raw score :math:`\hat y` (the SVM loss).
@@ -263,6 +268,7 @@ def hinge(pred: Array, target: Array, *, margin: float = 1.0, weight: Array | No
 
 
 @register("l2_hinge")
+@fast_path("_classification")
 def squared_hinge(pred: Array, target: Array, *, margin: float = 1.0, weight: Array | None = None,
                   reduction: str = "mean") -> Array:
     r"""Squared hinge loss :math:`\ell = \max(0, m - y\,\hat y)^2`, :math:`y \in \{-1, +1\}`.
@@ -282,6 +288,7 @@ def squared_hinge(pred: Array, target: Array, *, margin: float = 1.0, weight: Ar
 
 
 @register("categorical_hinge", "multi_class_hinge")
+@fast_path("_classification")
 def multiclass_hinge(pred: Array, target: Array, *, margin: float = 1.0, kind: str = "crammer_singer",
                      axis: int = -1, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Multi-class hinge loss of raw class scores :math:`\hat y` and an integer label :math:`y`.
@@ -327,8 +334,8 @@ def multiclass_hinge(pred: Array, target: Array, *, margin: float = 1.0, kind: s
     true_score = xp.expand_dims(take(xp, a.pred, labels, ax), axis=ax)
     is_true = one_hot(xp, labels, num_classes, ax, a.pred)
     if kind == "crammer_singer":
-        rivals = xp.where(is_true, xp.full_like(a.pred, -math.inf), a.pred)
+        rivals = xp.where(is_true, -math.inf, a.pred)
         loss = xp.clip(m + xp.max(rivals, axis=ax, keepdims=True) - true_score, min=0.0)
         return a.finish(xp.squeeze(loss, axis=ax))
-    violations = xp.where(is_true, xp.zeros_like(a.pred), xp.clip(m + a.pred - true_score, min=0.0))
+    violations = xp.where(is_true, 0.0, xp.clip(m + a.pred - true_score, min=0.0))
     return a.finish(xp.sum(violations, axis=ax) / num_classes)

@@ -141,6 +141,7 @@ def log_cosh(pred: Array, target: Array, *, weight: Array | None = None, reducti
 
 
 @register("pinball")
+@fast_path("_regression")
 def quantile(pred: Array, target: Array, *, q: float = 0.5, weight: Array | None = None,
              reduction: str = "mean") -> Array:
     r"""Quantile (pinball) loss: its minimiser is the ``q``-quantile of the target.

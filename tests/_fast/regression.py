@@ -20,10 +20,26 @@ def _wide(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Ten
     return (torch.tensor(target + r, dtype=dtype), torch.tensor(target, dtype=dtype)), {}
 
 
+def _quantile(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
+    """A high quantile, with exact ties (where the subgradient is 1/2 - q)."""
+    (pred, target), _ = _real(rng, dtype)
+    pred[::3] = target[::3]
+    return (pred, target), {"q": 0.9}
+
+
+def _low_quantile(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
+    """A small q, whose loss above the target (q r) is tiny next to 1 - q."""
+    (pred, target), _ = _real(rng, dtype)
+    return (pred, target), {"q": 0.01}
+
+
 CASES = [
     FastCase("mse", _real),
     FastCase("mae", _real),
     FastCase("huber", _real),
     FastCase("log_cosh", _real),
     FastCase("log_cosh", _wide),
+    FastCase("quantile", _real),
+    FastCase("quantile", _quantile),
+    FastCase("quantile", _low_quantile),
 ]

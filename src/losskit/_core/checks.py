@@ -13,9 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from array_api_compat import is_torch_namespace
+
 from .backend import Array, Namespace, dtype_name, is_floating, is_integer
 
 REDUCTIONS = ("none", "mean", "sum")
+_TRACER_ERRORS = {"ConcretizationTypeError", "TracerBoolConversionError"}
 
 _value_checks = True
 
@@ -66,7 +69,7 @@ def any_true(xp: Namespace, condition: Array) -> bool:
     try:
         return bool(xp.any(condition))
     except Exception as error:  # a tracer refusing concretisation; anything else is a real error
-        if type(error).__name__ in {"ConcretizationTypeError", "TracerBoolConversionError"}:
+        if type(error).__name__ in _TRACER_ERRORS:
             return False
         raise
 
@@ -159,13 +162,61 @@ def _empty(x: Array) -> bool:
     return bool(math.prod(tuple(x.shape)) == 0)
 
 
+def _number(x: Array) -> float | None:
+    """The value of a 0-d array; ``None`` where it cannot be read (a tracer under ``jax.jit``)."""
+    try:
+        return float(x.detach() if hasattr(x, "detach") else x)
+    except Exception as error:
+        if type(error).__name__ in _TRACER_ERRORS:
+            return None
+        raise
+
+
+def _within_extrema(xp: Namespace, x: Array, low: float, high: float) -> bool:
+    """Whether ``min(x) >= low`` and ``max(x) <= high``, NaN failing both; ``True`` where values cannot
+    be read, as the element-wise checks then find nothing either.
+
+    One read pass and no temporary on torch (``aminmax``), two elsewhere; then one transfer of each
+    extremum and no further array operation: the whole test costs about one pass over ``x``.
+    """
+    if is_torch_namespace(xp):
+        import torch
+
+        lo, hi = torch.aminmax(x.detach())
+    else:
+        lo, hi = xp.min(x), xp.max(x)
+    least, most = _number(lo), _number(hi)
+    return least is None or most is None or (low <= least and most <= high)
+
+
 def finite(xp: Namespace, name: str, x: Array) -> None:
-    if not (active(xp) and is_floating(xp, x.dtype)):
+    if not (active(xp) and is_floating(xp, x.dtype)) or _empty(x):
         return
-    # Two read passes and no temporary: min and max propagate NaN, and an inf is one of them. Only
-    # when they fail does the element-wise test run, to find and name the culprit.
-    if _empty(x) or not any_true(xp, ~(xp.isfinite(xp.min(x)) & xp.isfinite(xp.max(x)))):
+    # min and max propagate NaN, and an inf is one of them. Only when they fail does the
+    # element-wise test run, to find and name the culprit.
+    limit = float(xp.finfo(x.dtype).max)
+    if not _within_extrema(xp, x, -limit, limit):
+        _name_non_finite(xp, name, x)
+
+
+def finite_via(xp: Namespace, name: str, x: Array, result: Array) -> None:
+    """:func:`finite` for ``x``, tested on ``result``: a 0-d value that is not finite whenever ``x``
+    is not, such as the reduced loss of a target ``x``.
+
+    One number costs no pass over ``x``. Only when ``result`` is not finite is ``x`` checked, since
+    a NaN or overflowing prediction makes the loss non-finite too, and that propagates rather
+    than raises (docs/conventions.md, NaN policy). A ``result`` that is not 0-d
+    (``reduction="none"``) is no shortcut: ``x`` is then checked directly.
+    """
+    if not (active(xp) and is_floating(xp, x.dtype)) or _empty(x):
         return
+    value = _number(result) if len(result.shape) == 0 else math.nan
+    if value is None or math.isfinite(value):
+        return
+    finite(xp, name, x)
+
+
+def _name_non_finite(xp: Namespace, name: str, x: Array) -> None:
     bad = ~xp.isfinite(x)
     if any_true(xp, bad):
         raise ValueError(f"{name} must be finite, found {first(xp, x, bad)}")
@@ -173,21 +224,33 @@ def finite(xp: Namespace, name: str, x: Array) -> None:
 
 def within(xp: Namespace, name: str, x: Array, low: float, high: float, hint: str = "") -> None:
     """Values of ``x`` in ``[low, high]`` (NaN fails too)."""
-    if not active(xp) or _empty(x):
+    if not active(xp) or _empty(x) or _within_extrema(xp, x, low, high):
         return
-    # Two read passes; min and max propagate NaN, so a NaN fails them too.
-    inside = (xp.min(x) >= low) & (xp.max(x) <= high)
-    if not any_true(xp, ~inside):
-        return
+    _name_outside(xp, name, x, low, high, hint)
+
+
+def _name_outside(xp: Namespace, name: str, x: Array, low: float, high: float, hint: str) -> None:
     bad = ~((x >= low) & (x <= high))
     if any_true(xp, bad):
         raise ValueError(f"{name} must lie in [{low:g}, {high:g}], found {first(xp, x, bad)}{hint}")
 
 
-def non_negative(xp: Namespace, name: str, x: Array) -> None:
-    if not active(xp):
+def finite_within(xp: Namespace, name: str, x: Array, low: float, high: float, hint: str = "") -> None:
+    """:func:`finite` then :func:`within` (so a NaN is named as not finite), in one pass when both hold."""
+    if not active(xp) or _empty(x) or _within_extrema(xp, x, low, high):
         return
-    bad = ~((x >= 0) & xp.isfinite(x)) if is_floating(xp, x.dtype) else x < 0
+    finite(xp, name, x)
+    _name_outside(xp, name, x, low, high, hint)
+
+
+def non_negative(xp: Namespace, name: str, x: Array) -> None:
+    if not active(xp) or _empty(x):
+        return
+    floating = is_floating(xp, x.dtype)
+    limit = float(xp.finfo(x.dtype).max) if floating else math.inf
+    if _within_extrema(xp, x, 0, limit):
+        return
+    bad = ~((x >= 0) & xp.isfinite(x)) if floating else x < 0
     if any_true(xp, bad):
         raise ValueError(f"{name} must be finite and non-negative, found {first(xp, x, bad)}")
 

@@ -11,7 +11,7 @@ import math
 from . import checks
 from .backend import Array
 from .inputs import Call, Inputs
-from .primitives import log1m_prob, log_prob, log_sigmoid, log_softmax
+from .primitives import log1m_prob, log_prob, log_sigmoid, log_softmax, log_softmax_at, take
 
 LOGITS_HINT = "; if pred holds raw scores (logits), pass from_logits=True"
 
@@ -52,3 +52,12 @@ def categorical(a: Inputs, axis: int, from_logits: bool) -> Array:
         return log_softmax(a.xp, a.pred, axis)
     check_probabilities(a, a.pred, axis)
     return log_prob(a.xp, a.pred, a.eps)
+
+
+def categorical_at(a: Inputs, axis: int, from_logits: bool, index: Array) -> Array:
+    """``take(categorical(a, axis, from_logits), index, axis)``, value and gradient to the bit, computed
+    for the classes ``index`` only."""
+    if from_logits:
+        return log_softmax_at(a.xp, a.pred, index, axis)
+    check_probabilities(a, a.pred, axis)
+    return log_prob(a.xp, take(a.xp, a.pred, index, axis), a.eps)

@@ -7,12 +7,12 @@ autograd multiplies its derivative by zero and ``0 * inf`` is NaN.
 
 from __future__ import annotations
 
-from array_api_compat import device, is_torch_namespace
+from array_api_compat import device, is_jax_namespace, is_torch_namespace
 
 from .backend import Array, Namespace
 
 
-def logaddexp(xp: Namespace, a: Array, b: Array) -> Array:
+def logaddexp(xp: Namespace, a: Array, b: Array | float) -> Array:
     """``log(exp(a) + exp(b))``, with finite first *and second* derivatives everywhere.
 
     ``max(a, b) + log1p(exp(-|a - b|))``: the exponent is never positive, so nothing overflows on
@@ -26,7 +26,7 @@ def logaddexp(xp: Namespace, a: Array, b: Array) -> Array:
 
 def softplus(xp: Namespace, x: Array) -> Array:
     """``log(1 + exp(x))`` (see :func:`logaddexp`)."""
-    return logaddexp(xp, x, xp.zeros_like(x))
+    return logaddexp(xp, x, 0.0)
 
 
 def log_sigmoid(xp: Namespace, x: Array) -> Array:
@@ -47,36 +47,55 @@ def softmax(xp: Namespace, x: Array, axis: int) -> Array:
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
-def _first_max(xp: Namespace, x: Array, axis: int) -> Array:
-    """Boolean mask of the first maximum along ``axis`` (one per slice, also with ties)."""
+def _first_max_index(xp: Namespace, x: Array, axis: int) -> Array:
+    """Index of the first maximum along ``axis`` (kept as an axis of size 1); a NaN counts as the
+    maximum, as in ``argmax``."""
+    classes = x.shape[axis]
+    if is_jax_namespace(xp) and classes < 2 ** (xp.finfo(x.dtype).nmant + 1):
+        # XLA's CPU argmax is a two-operand reduction that runs an element at a time, several times
+        # slower than a max; the least index that holds the maximum (or a NaN), taken as a float
+        # min, is the same index and vectorises.
+        shape = [1] * x.ndim
+        shape[axis] = classes
+        index = xp.reshape(xp.arange(classes, dtype=x.dtype, device=device(x)), tuple(shape))
+        peak = (x == xp.max(x, axis=axis, keepdims=True)) | xp.isnan(x)
+        first = xp.min(xp.where(peak, index, float(classes)), axis=axis, keepdims=True)
+        return xp.astype(first, xp.int32)
+    return xp.argmax(x, axis=axis, keepdims=True)
+
+
+def _first_max(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array]:
+    """The first maximum along ``axis`` (one per slice, also with ties): its index, kept as an
+    axis of size 1, and its boolean mask."""
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
     classes = xp.reshape(xp.arange(x.shape[axis], device=device(x)), tuple(shape))
-    return classes == xp.argmax(x, axis=axis, keepdims=True)
+    index = _first_max_index(xp, x, axis)
+    return index, classes == index
 
 
-def _shifted_logsumexp(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array, Array]:
-    """``(top, m, r)`` with ``logsumexp(x) = m + r``: ``m`` the maximum, selected by the mask ``top``,
-    and ``r = log1p(sum of the others' exp(x - m))``.
+def _shifted_logsumexp(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array, Array, Array]:
+    """``(index, top, m, r)`` with ``logsumexp(x) = m + r``: ``m`` the maximum, at ``index`` and
+    selected by the mask ``top``, and ``r = log1p(sum of the others' exp(x - m))``.
 
     The maximum's term is exactly 1, so ``log p`` of it is ``-r``, to full relative precision also
     where it holds almost all the mass (``log(1 + rest)`` would round it to 0). ``m`` is the
-    maximum *element*, selected by index, so that the gradient is exact for any choice among ties.
+    maximum *element*, taken by index, so that the gradient is exact for any choice among ties.
     """
-    top = _first_max(xp, x, axis)
-    zero = xp.zeros_like(x)
-    shift = xp.sum(xp.where(top, x, zero), axis=axis, keepdims=True)
+    index, top = _first_max(xp, x, axis)
+    shift = _index_along(xp, x, index, axis)
     # A slice that is entirely -inf has shift -inf, and x - shift would be NaN; a NaN shift (NaN
     # logits, which argmax ranks first) must stay, to propagate.
     empty = shift == -xp.inf  # every term is exp(-inf) = 0
-    shift = xp.where(empty, xp.zeros_like(shift), shift)
-    rest = xp.sum(xp.where(top, zero, xp.exp(x - shift)), axis=axis, keepdims=True)
-    return top, shift, xp.where(empty, xp.full_like(rest, -xp.inf), xp.log1p(rest))
+    shift = xp.where(empty, 0.0, shift)
+    # Python scalars, not filled arrays, as where's constants: no array of x's size to allocate and fill.
+    rest = xp.sum(xp.where(top, 0.0, xp.exp(x - shift)), axis=axis, keepdims=True)
+    return index, top, shift, xp.where(empty, -xp.inf, xp.log1p(rest))
 
 
 def logsumexp(xp: Namespace, x: Array, axis: int, keepdims: bool = False) -> Array:
     """``log(sum(exp(x), axis))``, accurate to the last bits (see :func:`_shifted_logsumexp`)."""
-    _, shift, r = _shifted_logsumexp(xp, x, axis)
+    _, _, shift, r = _shifted_logsumexp(xp, x, axis)
     out = shift + r
     return out if keepdims else xp.squeeze(out, axis=axis)
 
@@ -84,9 +103,20 @@ def logsumexp(xp: Namespace, x: Array, axis: int, keepdims: bool = False) -> Arr
 def log_softmax(xp: Namespace, x: Array, axis: int) -> Array:
     # The top class's log p is -r exactly, not a difference of large numbers; its x - m is set to
     # 0 rather than computed, so that its gradient is not a sum of +1 and -1 that rounds away the
-    # tiny true value.
-    top, shift, r = _shifted_logsumexp(xp, x, axis)
-    return xp.where(top, xp.zeros_like(x), x - shift) - r
+    # tiny true value. (x - shift is computed anew, not shared with the log-sum-exp: sharing it
+    # would sum the gradient of the shift in another order, changing its last bits.)
+    _, top, shift, r = _shifted_logsumexp(xp, x, axis)
+    return xp.where(top, 0.0, x - shift) - r
+
+
+def log_softmax_at(xp: Namespace, x: Array, index: Array, axis: int) -> Array:
+    """``take(log_softmax(x), index, axis)``, value and gradient to the bit, without the other
+    classes' log-probabilities: the gradient needs no array of ``x``'s size for them."""
+    first, _, shift, r = _shifted_logsumexp(xp, x, axis)
+    first, shift, r = (xp.squeeze(v, axis=axis) for v in (first, shift, r))
+    picked = take(xp, x, index, axis)
+    top = xp.astype(index, first.dtype) == first
+    return xp.where(top, 0.0, picked - shift) - r
 
 
 def log1m_softmax(xp: Namespace, x: Array, axis: int) -> Array:
@@ -96,11 +126,11 @@ def log1m_softmax(xp: Namespace, x: Array, axis: int) -> Array:
     and finite even where ``p`` rounds to 1. Every other class has ``p <= 1/2``, where
     ``log1p(-p)`` is accurate.
     """
-    top = _first_max(xp, x, axis)
+    _, top = _first_max(xp, x, axis)
     total = logsumexp(xp, x, axis, keepdims=True)
-    rivals = logsumexp(xp, xp.where(top, xp.full_like(x, -xp.inf), x), axis, keepdims=True)
+    rivals = logsumexp(xp, xp.where(top, -xp.inf, x), axis, keepdims=True)
     # p of the top class may be 1: it is kept out of log1p, whose gradient would be infinite there.
-    p = xp.where(top, xp.zeros_like(x), xp.exp(x - total))
+    p = xp.where(top, 0.0, xp.exp(x - total))
     return xp.where(top, rivals - total, xp.log1p(-p))
 
 
@@ -117,9 +147,8 @@ def log1m_prob(xp: Namespace, p: Array, floor: float) -> Array:
     Clipping ``1 - p`` (not ``p``) at the same floor makes ``BCE(p=1, y=0) == BCE(p=0, y=1)`` exactly.
     """
     small = p < 0.5
-    zero = xp.zeros_like(p)
-    near_zero = xp.log1p(-xp.where(small, p, zero))
-    near_one = log_prob(xp, 1 - xp.where(small, zero, p), floor)
+    near_zero = xp.log1p(-xp.where(small, p, 0.0))
+    near_one = log_prob(xp, 1 - xp.where(small, 0.0, p), floor)
     return xp.where(small, near_zero, near_one)
 
 
@@ -129,10 +158,14 @@ def _index(xp: Namespace, index: Array) -> Array:
     return index
 
 
+def _index_along(xp: Namespace, x: Array, index: Array, axis: int) -> Array:
+    """``x[..., index, ...]`` along ``axis`` for an index array of ``x``'s shape with ``axis`` of size 1."""
+    return xp.take_along_axis(x, _index(xp, index), axis=axis)
+
+
 def take(xp: Namespace, x: Array, index: Array, axis: int) -> Array:
     """``x[..., index, ...]`` along ``axis`` for an index array of ``x``'s shape without ``axis``."""
-    index = xp.expand_dims(_index(xp, index), axis=axis)
-    return xp.squeeze(xp.take_along_axis(x, index, axis=axis), axis=axis)
+    return xp.squeeze(_index_along(xp, x, xp.expand_dims(index, axis=axis), axis), axis=axis)
 
 
 def lookup(xp: Namespace, table: Array, index: Array) -> Array:
@@ -154,7 +187,7 @@ def safe_sqrt(xp: Namespace, x: Array) -> Array:
     """``sqrt(x)`` for ``x >= 0`` with gradient 0 (a subgradient) at 0, where ``sqrt'`` is infinite."""
     positive = x > 0
     # The untaken branch must stay finite too: sqrt'(0) * 0 is NaN.
-    return xp.where(positive, xp.sqrt(xp.where(positive, x, xp.ones_like(x))), xp.zeros_like(x))
+    return xp.where(positive, xp.sqrt(xp.where(positive, x, 1.0)), 0.0)
 
 
 def binary_scale(xp: Namespace, peak: Array) -> Array:
@@ -164,7 +197,7 @@ def binary_scale(xp: Namespace, peak: Array) -> Array:
     last bit wherever that does not overflow or underflow; ``floor`` carries no gradient.
     """
     positive = peak > 0
-    return 2.0 ** xp.floor(xp.log2(xp.where(positive, peak, xp.ones_like(peak))))
+    return 2.0 ** xp.floor(xp.log2(xp.where(positive, peak, 1.0)))
 
 
 def norm(xp: Namespace, x: Array, axis: int = -1, keepdims: bool = False) -> Array:
@@ -181,6 +214,6 @@ def norm(xp: Namespace, x: Array, axis: int = -1, keepdims: bool = False) -> Arr
     scale = binary_scale(xp, peak)
     unit = x / scale
     # The sum is at least 1 where the vector is not zero; 1 elsewhere keeps sqrt' finite there.
-    squares = xp.where(nonzero, xp.sum(unit * unit, axis=axis, keepdims=True), xp.ones_like(peak))
-    out = xp.where(nonzero, scale * xp.sqrt(squares), xp.zeros_like(peak))
+    squares = xp.where(nonzero, xp.sum(unit * unit, axis=axis, keepdims=True), 1.0)
+    out = xp.where(nonzero, scale * xp.sqrt(squares), 0.0)
     return out if keepdims else xp.squeeze(out, axis=axis)
