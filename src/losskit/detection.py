@@ -100,6 +100,7 @@ def _softmax_focal(a: Inputs, gamma: Any, alpha: Any, from_logits: bool, axis: i
 
 
 @register("categorical_focal_crossentropy", "softmax_focal")
+@fast_path("_detection")
 def categorical_focal(pred: Array, target: Array, *, gamma: float = 2.0, alpha: float | Array | None = None,
                       from_logits: bool = False, axis: int = -1, label_smoothing: float = 0.0,
                       weight: Array | None = None, reduction: str = "mean") -> Array:
@@ -150,6 +151,7 @@ def categorical_focal(pred: Array, target: Array, *, gamma: float = 2.0, alpha: 
 
 
 @register("sparse_categorical_focal_crossentropy", "sparse_softmax_focal")
+@fast_path("_detection")
 def sparse_categorical_focal(pred: Array, target: Array, *, gamma: float = 2.0,
                              alpha: float | Array | None = None, from_logits: bool = False, axis: int = -1,
                              ignore_index: int | None = -100, label_smoothing: float = 0.0,

@@ -1,99 +1,419 @@
-"""Torch fast path of the binary focal loss: value and gradient in one pass, chunked.
+"""Torch fast paths of the detection losses: fused sigmoid and softmax focal losses.
 
-With :math:`e = e^{-|x|}`, the probabilities of both classes are ``1/(1+e)`` (the likelier one)
-and ``e/(1+e)``, to full relative precision; the cross-entropy is ``max(x, 0) - y x + log1p(e)``,
-and the probability of a miss, :math:`1 - p_t = (A e + B)/(1 + e)` with ``A = y, B = 1 - y`` for
-``x >= 0`` (the roles swap below), so that :math:`\\log(1 - p_t)` is exact also where ``1 - p_t``
-is far below the smallest normal number -- as in the reference path, which works in log space.
+**Binary** (``focal``), with ``z`` the logit, ``p = sigmoid(z)``, ``q = sigmoid(-z)``, the miss
+``m = 1 - p_t = y q + (1 - y) p`` and ``ce = y softplus(-z) + (1 - y) softplus(z)``::
+
+    loss = alpha_t m^gamma ce
+    dloss/dz = alpha_t (m^gamma dce + gamma m^(gamma - 1) ce dm),  dce = (1 - y) p - y q,  dm = p q (1 - 2 y)
+
+all from two sigmoids and one ``log1p`` per element, in about twenty passes over a block that
+stays in the caches. ``m^(gamma - 1)`` is taken at ``max(m, tiny)``, finite also for ``gamma < 1``:
+``m`` underflows to 0 only where ``dm`` does too.
+
+**Softmax** (``categorical_focal``, ``sparse_categorical_focal``), with ``s`` the softmax, ``f_c =
+(1 - p_c)^gamma`` and ``a_c = alpha_c y_c f_c`` (``y`` the smoothed target)::
+
+    loss = -sum_c a_c log s_c
+    dloss/dx_j = s_j W - w_j,  w_c = a_c (1 - gamma log s_c p_c / (1 - p_c)),  W = sum_c w_c
+
+The class with the largest logit gets the reference path's exact treatment: its ``log s`` is
+``-log1p(rest)`` and ``p / (1 - p) = 1 / rest``, with ``rest`` the rivals' share, so a confidently
+right row has its tiny loss and gradient to full precision. Where the reference path rounds --
+``log(1 - p)`` from ``p = exp(x - logsumexp(x))``, whose error grows with the logits' size -- the
+kernel rounds alike, so the two agree also at logits of 1e4 in float32. Sparse labels without
+label smoothing touch one class per row: the kernel then costs about what a cross-entropy does.
+
+Every kernel goes over its input in blocks, so that its temporaries stay in the caches (one block
+when ``torch.compile`` traces it: inductor fuses the operations into one loop anyway).
+
+Declined (the reference path takes them, and raises every error): probabilities
+(``from_logits=False``), a ``weight``, dtypes other than float32/float64, a target of another
+dtype or shape than ``pred`` (or labels of another shape than ``pred`` without its class axis), an
+empty batch, fewer than 2 classes or more than 2^24, an ``alpha`` that is not ``None``, a number or
+a tensor of ``pred``'s dtype (0-d, or one weight per class), and invalid values.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat.torch as xp
 import torch
 
-from .._core import checks
-from ._fused import fused, plain_pair
+from .._core import checks, classes
+from ._fused import FLOATS, fused, plain_pair
 
 Tensor = torch.Tensor
 
-CHUNK = 1 << 18
-"""Elements per chunk: the kernel's eight scratch rows of this size stay in the CPU's cache."""
+_BLOCK = 1 << 18
+"""Elements per block (1 MiB in float32): a block's temporaries stay in the caches."""
+
+_SPARSE_BLOCK = 1 << 20
+"""Elements per block of the sparse softmax kernel: it keeps two block-sized temporaries, not six,
+so larger blocks share out the cost of its per-row operations."""
 
 
-def _focal_chunk(x: Tensor, y: Tensor, gamma: float, alpha: float | None, scale: float, scratch: Tensor,
-                 loss_out: Tensor, grad_out: Tensor) -> None:
-    """Write the focal loss of logits ``x`` and labels ``y`` to ``loss_out``, and ``scale`` times its
-    derivative to ``grad_out``; ``scratch`` holds eight rows of ``x``'s size.
+def _block(size: int, n: int) -> int:
+    """The block size for ``n`` elements: all of them while ``torch.compile`` traces."""
+    return n if torch.compiler.is_compiling() else min(size, n)
 
-    Every temporary is a scratch row, written in place (no allocation per chunk), and no
-    ``torch.where``: on the CPU it costs several times an arithmetic operation.
+
+def _scratch(count: int, shape: tuple[int, ...], like: Tensor) -> list[Tensor]:
+    """``count`` buffers of ``shape`` (the largest block's) for the temporaries of every block.
+
+    Allocated once per call: fresh block-sized temporaries would cost their page faults again in
+    every block, as large buffers go back to the system when freed (3x the time of the kernel).
     """
-    nax, e, log1p_e, small, bce, dbce, factor, other = scratch
-    torch.abs(x, out=nax).neg_()
-    torch.exp(nax, out=e)
-    torch.log1p(e, out=log1p_e)
-    torch.div(e, torch.add(e, 1.0, out=small), out=small)  # the unlikelier class's probability
-    # binary cross-entropy max(x, 0) - y x + log1p(e) and its derivative p - y
-    torch.clamp(x, min=0.0, out=bce).addcmul_(x, y, value=-1.0).add_(log1p_e)
-    torch.sigmoid(x, out=dbce).sub_(y)
-    if gamma == 0.0:
-        factor.fill_(1.0)
-        slope = dbce
+    return list(torch.empty((count, *shape), dtype=like.dtype, device=like.device).unbind())
+
+
+def _fit(buffer: Tensor, like: Tensor) -> Tensor:
+    """The leading part of a scratch ``buffer`` with the shape of ``like``."""
+    return buffer[tuple(slice(0, n) for n in like.shape)]
+
+
+# ---------------------------------------------------------------- sigmoid focal
+
+
+def _sigmoid_focal_block(x: Tensor, y: Tensor, gamma: float, alpha: float | None, scale: float,
+                         grad: Tensor, loss: Tensor | None, scratch: list[Tensor]) -> Tensor | None:
+    """The focal loss of a flat block: its gradient into ``grad``, its loss into ``loss`` or, when
+    ``loss`` is ``None``, its sum returned. ``scale`` multiplies both (``1/N`` for a mean)."""
+    t1, t2, t3, t4, t5, t6 = (_fit(t, x) for t in scratch)
+    p = torch.sigmoid(x, out=t1)
+    q = torch.neg(x, out=t2).sigmoid_()
+    # -log1p(exp(-|z|)) = log1p(-s), s the smaller probability: the part of softplus(+-z) beyond
+    # max(+-z, 0)
+    neg_soft = torch.minimum(p, q, out=t3).neg_().log1p_()
+    relu = torch.clamp_min(x, 0.0, out=t4)
+    ce = torch.sub(relu, x, out=t5)  # max(-z, 0), exactly
+    # y max(-z, 0) + (1 - y) max(z, 0): lerp is exact at y = 0 and y = 1
+    ce = torch.lerp(relu, ce, y, out=ce).sub_(neg_soft)
+    miss = torch.lerp(p, q, y, out=neg_soft)
+    dce = torch.addcmul(miss, y, q, value=-2.0, out=relu)
+    dmiss = p.mul_(q)
+    dmiss.addcmul_(y, dmiss, value=-2.0).mul_(ce)
+    if gamma == 0.0:  # a cross-entropy: m^gamma is 1, also where m is 0
+        miss.fill_(1.0)
+    # alpha_t m^(gamma - 1) scale, finite also where m underflows to 0: then dm and m^gamma are 0
+    weight = torch.clamp_min(miss, torch.finfo(x.dtype).tiny, out=q).pow_(gamma - 1.0)
+    if alpha is None:
+        weight.mul_(scale)
     else:
-        # 1 - p_t = (t e + 1 - t) / (1 + e), where the unlikelier class's share t is y for x >= 0, else 1 - y
-        share = torch.lt(x, 0.0, out=other).sub_(y).abs_()
-        mass = torch.neg(share, out=factor).add_(1.0).addcmul_(share, e)  # at least e; exactly e where t = 1
-        if gamma.is_integer():
-            # (1 - p_t)^gamma by multiplication, as exact as the log-space form and 20 times cheaper
-            miss = torch.neg(small, out=nax).add_(1.0).mul_(mass)  # mass / (1 + e), as 1 - small = 1 / (1 + e)
-        else:
-            # where t = 1, log(mass) = log(e) = -|x| also where e underflows: the maximum keeps that
-            miss = torch.maximum(torch.log(mass, out=other), nax, out=other).sub_(log1p_e)  # log(1 - p_t)
-        # d(1 - p_t)/dx / (1 - p_t) = (1 - 2y) p q / (1 - p_t) = (1 - 2y) small / mass
-        slope = small.div_(mass.clamp_(min=torch.finfo(x.dtype).tiny))
-        slope.mul_(torch.mul(y, -2.0 * gamma, out=factor).add_(gamma)).mul_(bce).add_(dbce)
-        if gamma.is_integer():
-            torch.pow(miss, gamma, out=factor)
-        else:
-            torch.mul(miss, gamma, out=factor).exp_()
-    if alpha is not None:
-        factor.mul_(torch.mul(y, 2.0 * alpha - 1.0, out=other).add_(1.0 - alpha))
-    torch.mul(bce, factor, out=loss_out)
-    torch.mul(slope, factor.mul_(scale), out=grad_out)
+        high, low = alpha * scale, (1.0 - alpha) * scale
+        weight = torch.mul(weight, low, out=t6).addcmul_(weight, y, value=high - low)
+    # the gradient is m^gamma dce + gamma m^(gamma - 1) ce dm, the loss m^gamma ce
+    focus = miss.mul_(weight)
+    torch.mul(dce, focus, out=grad).addcmul_(dmiss, weight, value=gamma)
+    if loss is None:
+        return ce.mul_(focus).sum()  # summed pairwise, as the reference path sums (a dot product would not)
+    torch.mul(ce, focus, out=loss)
+    return None
 
 
 def _focal_kernel(pred: Tensor, target: Tensor, *, gamma: float, alpha: float | None, from_logits: bool,
                   reduction: str) -> tuple[Tensor, tuple[Tensor]]:
-    del from_logits  # always True: probabilities take the reference path
     x, y = pred.reshape(-1), target.reshape(-1)
-    loss, grad = torch.empty_like(x), torch.empty_like(x)
-    scale = 1.0 / x.numel() if reduction == "mean" else 1.0
-    # Compiled, the whole tensor is one chunk: inductor fuses the operations into one loop anyway.
-    chunk = x.numel() if torch.compiler.is_compiling() else min(CHUNK, x.numel())
-    scratch = x.new_empty((8, chunk))
-    for start in range(0, x.numel(), chunk):
-        part = slice(start, start + chunk)
-        n = x[part].numel()
-        _focal_chunk(x[part], y[part], gamma, alpha, scale, scratch[:, :n], loss[part], grad[part])
-    grad = grad.reshape(pred.shape)
-    if reduction == "none":
-        return loss.reshape(pred.shape), (grad,)
-    total = loss.sum()
-    return (total if reduction == "sum" else total / x.numel()), (grad,)
+    n = x.numel()
+    grad = torch.empty(pred.shape, dtype=pred.dtype, device=pred.device)
+    flat_grad = grad.view(-1)
+    loss = torch.empty_like(grad) if reduction == "none" else None
+    flat_loss = None if loss is None else loss.view(-1)
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    size = _block(_BLOCK, n)
+    scratch = _scratch(6, (size,), x)
+    total = x.new_zeros(())
+    for start in range(0, n, size):
+        block = slice(start, start + size)
+        part = _sigmoid_focal_block(x[block], y[block], gamma, alpha, scale, flat_grad[block],
+                                    None if flat_loss is None else flat_loss[block], scratch)
+        if part is not None:
+            total = total + part
+    return (total if loss is None else loss), (grad,)
 
 
-def focal(pred: Any, target: Any, *, gamma: float = 2.0, alpha: float | None = 0.25,
-          from_logits: bool = False, weight: Any = None, reduction: str = "mean") -> Any:
-    if not (from_logits and plain_pair(pred, target, weight)):
+def focal(pred: Any, target: Any, *, gamma: float = 2.0, alpha: float | None = 0.25, from_logits: bool = False,
+          weight: Any = None, reduction: str = "mean") -> Any:
+    if not (from_logits is True and plain_pair(pred, target, weight)):
         return NotImplemented
     gamma = checks.real("gamma", gamma, low=0.0)
     if alpha is not None:
         alpha = checks.real("alpha", alpha, low=0.0, high=1.0)
     reduction = checks.reduction(reduction)
-    checks.finite(xp, "target", target)
-    checks.within(xp, "target", target, 0.0, 1.0)
+    checks.finite_within(xp, "target", target, 0.0, 1.0)
     options = {"gamma": gamma, "alpha": alpha, "from_logits": True, "reduction": reduction}
     return fused(_focal_kernel, "focal", (pred, target), options, n_grad=1)
+
+
+# ---------------------------------------------------------------- softmax focal
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What a block of rows ``(rows, C)`` or ``(rows, C, cols)`` knows along its class axis 1 (row
+    statistics keep it)."""
+
+    high: Tensor
+    """The largest logit of each row."""
+    top: Tensor
+    """The index of its first occurrence: the *top* class."""
+    s: Tensor
+    """The softmax, with 0 at the top."""
+    r: Tensor
+    """``log1p(rest)``, ``rest`` the rivals' sum ``sum_{c != top} exp(x_c - max)``: the top's ``log s``
+    is ``-r``."""
+    to_p: Tensor
+    """``exp(max - logsumexp) (1 + rest)``: ``s * to_p`` is ``exp(x - logsumexp)``, the reference
+    path's ``p`` in ``log(1 - p)``, rounded alike."""
+    inv: Tensor
+    """``1 / (1 + rest)``: the top's softmax."""
+    rest_share: Tensor
+    """``rest / (1 + rest)``: ``1 - s`` of the top, exact also where ``s`` rounds to 1."""
+    focus_top: Tensor
+    """The top's ``(1 - p)^gamma``, from the rivals' log-sum-exp as in the reference path."""
+    slope_top: Tensor
+    """The top's ``1 - gamma log s p / (1 - p) = 1 + gamma r / rest``."""
+
+
+def _rows(x: Tensor, gamma: float, countdown: Tensor, scratch: list[Tensor]) -> _Rows:
+    """The row statistics of a block; ``countdown`` is ``C - c`` along the class axis. Uses two
+    ``scratch`` buffers: the second holds the softmax."""
+    high = torch.amax(x, dim=1, keepdim=True)
+    # the first maximum is the largest countdown where x is the maximum (a max with indices costs
+    # ten times as much); a NaN row, which has none, takes the last class
+    top = torch.eq(x, high, out=scratch[0]).mul_(countdown).amax(dim=1, keepdim=True)
+    top = torch.rsub(top, x.shape[1]).clamp_(max=x.shape[1] - 1).to(torch.int64)
+    s = torch.softmax(x, dim=1, out=scratch[1])
+    inv = s.gather(1, top)
+    rest_share = s.scatter_(1, top, 0.0).sum(dim=1, keepdim=True)
+    rest = rest_share / inv
+    r = torch.log1p(rest)
+    total = high + r
+    # log(1 - p_top) is the rivals' log-sum-exp, max + log(rest), minus the total: each rounded to
+    # the logits' scale as the reference path rounds them. With no rivals left, it is -inf, which
+    # gamma = 0 must not multiply.
+    log_miss = (high + torch.log(rest)) - total
+    focus_top = torch.exp(log_miss * gamma) if gamma else torch.ones_like(r)
+    slope = torch.where(rest > 0, r / rest, 1.0).mul_(gamma).add_(1.0)
+    return _Rows(high, top, s, r, torch.exp(high - total).div_(inv), inv, rest_share, focus_top, slope)
+
+
+def _dense_block(x: Tensor, target: Tensor, scale: Tensor | float, gamma: float, countdown: Tensor,
+                 grad: Tensor, scratch: list[Tensor]) -> Tensor:
+    """The loss of each row of a block with dense ``target`` (smoothed), its gradient into ``grad``,
+    with five ``scratch`` buffers.
+
+    ``scale`` (a number or a tensor that broadcasts) multiplies each class's term: ``-alpha`` over
+    the mean's count. Its sign makes the loss and the gradient single fused products.
+    """
+    s = _rows(x, gamma, countdown, scratch)
+    p = torch.mul(s.s, s.to_p, out=scratch[0])
+    miss = torch.neg(p, out=scratch[2]).add_(1.0)
+    a = torch.pow(miss, gamma, out=scratch[3]).scatter_(1, s.top, s.focus_top).mul_(target).mul_(scale)
+    terms = torch.sub(x, s.high, out=scratch[4]).sub_(s.r).mul_(a)
+    loss = terms.sum(dim=1, keepdim=True)
+    w_top = a.gather(1, s.top).mul_(s.slope_top)
+    w = a.addcmul_(terms, p.div_(miss), value=-gamma).scatter_(1, s.top, 0.0)
+    # the rivals' total apart from the top's, so that the top's gradient has no cancellation
+    others = w.sum(dim=1, keepdim=True)
+    w.scatter_(1, s.top, w_top)
+    torch.addcmul(w, s.s, others + w_top, value=-1.0, out=grad)
+    grad.scatter_(1, s.top, w_top * s.rest_share - others * s.inv)
+    return loss
+
+
+def _sparse_block(x: Tensor, labels: Tensor, scale: Tensor | float, gamma: float, countdown: Tensor,
+                  grad: Tensor, scratch: list[Tensor]) -> Tensor:
+    """:func:`_dense_block` for a one-hot target given by ``labels`` ``(rows, 1[, cols])``, with
+    ``scale`` ``-alpha`` of each row's label (0 where ignored) over the mean's count, and two
+    ``scratch`` buffers: only the labelled class has a focal term, so all but the softmax is per row."""
+    s = _rows(x, gamma, countdown, scratch)
+    at_top = labels == s.top
+    log_s = x.gather(1, labels).sub_(s.high).sub_(s.r)
+    p = s.s.gather(1, labels).mul_(s.to_p)
+    miss = torch.rsub(p, 1.0)
+    a = torch.where(at_top, s.focus_top, torch.pow(miss, gamma)).mul_(scale)
+    loss = a * log_s
+    w = torch.where(at_top, a * s.slope_top, a.addcmul(loss, p.div_(miss), value=-gamma))
+    torch.mul(s.s, w.neg(), out=grad)
+    grad.scatter_(1, s.top, torch.where(at_top, w * s.rest_share, -w * s.inv))
+    grad.scatter_add_(1, labels, torch.where(at_top, 0.0, w))
+    return loss
+
+
+def _blocks(rows: int, num_classes: int, cols: int, size: int) -> Iterator[tuple[slice, ...]]:
+    """Blocks of about ``size`` elements of a ``(rows, C)`` array (``cols == 1``) or a ``(rows, C,
+    cols)`` one: whole rows, or columns of one row where a row is larger."""
+    if num_classes * cols <= size:
+        step = size // (num_classes * cols)
+        for start in range(0, rows, step):
+            yield (slice(start, start + step),)
+        return
+    step = max(1, size // num_classes)
+    for row in range(rows):
+        for start in range(0, cols, step):
+            yield slice(row, row + 1), slice(None), slice(start, start + step)
+
+
+def _holds(dtype: torch.dtype, value: int) -> bool:
+    """Whether labels of ``dtype`` can equal ``value`` (else none is ignored, as in the reference path)."""
+    info = torch.iinfo(dtype)
+    return info.min <= value <= info.max
+
+
+def _smoothed(y: Tensor, smoothing: float, out: Tensor) -> Tensor:
+    """A dense target with label smoothing, ``y (1 - e) + e / C``, into ``out`` where it is not ``y``."""
+    return y if smoothing == 0.0 else torch.mul(y, 1.0 - smoothing, out=out).add_(smoothing / y.shape[1])
+
+
+def _one_hot(labels: Tensor, keep: Tensor | None, smoothing: float, out: Tensor) -> Tensor:
+    """The smoothed one-hot target of a block of labels into ``out``, 0 where ignored."""
+    dense = out.fill_(smoothing / out.shape[1])
+    dense.scatter_add_(1, labels, torch.full(labels.shape, 1.0 - smoothing, dtype=out.dtype, device=out.device))
+    return dense if keep is None else dense.mul_(keep)
+
+
+def _softmax_focal(pred: Tensor, target: Tensor, *, labels: bool, gamma: float, alpha: float | Tensor | None,
+                   axis: int, label_smoothing: float, ignore_index: int | None,
+                   reduction: str) -> tuple[Tensor, tuple[Tensor]]:
+    ax = axis % pred.ndim
+    rows, num_classes, cols = math.prod(pred.shape[:ax]), pred.shape[ax], math.prod(pred.shape[ax + 1:])
+    # classes along axis 1 of (rows, C) or (rows, C, cols): torch's softmax is slow on (rows, C, 1)
+    tail = () if cols == 1 else (cols,)
+    x = pred.reshape(rows, num_classes, *tail)
+    grad = torch.empty(x.shape, dtype=pred.dtype, device=pred.device)
+    loss = torch.empty((rows, 1, *tail), dtype=pred.dtype, device=pred.device) if reduction == "none" else None
+    keep: Tensor | None = None
+    count: float | Tensor = rows * cols
+    if labels:
+        y = target.reshape(rows, 1, *tail).to(torch.int64)
+        if ignore_index is not None and _holds(target.dtype, ignore_index):
+            keep = y != ignore_index
+            y = torch.where(keep, y, 0)
+            count = keep.sum().to(pred.dtype).clamp_min_(1.0)
+    else:
+        y = target.reshape(x.shape)
+    sparse = labels and label_smoothing == 0.0
+    # what the blocks multiply each class's term by: -alpha over the mean's count (of kept labels)
+    scale: float | Tensor = -1.0 / count if reduction == "mean" else -1.0
+    by_label: Tensor | None = None  # that of each class, for sparse rows to look up
+    if isinstance(alpha, Tensor) and alpha.ndim == 1:
+        if sparse:
+            by_label = alpha * scale
+        else:
+            scale = alpha.reshape(1, num_classes, *(1 for _ in tail)) * scale
+    elif alpha is not None:
+        scale = alpha * scale
+    countdown = torch.arange(num_classes, 0, -1, dtype=pred.dtype, device=pred.device)
+    countdown = countdown.reshape(1, num_classes, *(1 for _ in tail))
+    blocks = list(_blocks(rows, num_classes, cols, _block(_SPARSE_BLOCK if sparse else _BLOCK, x.numel())))
+    scratch = _scratch(2 if sparse else 6, tuple(x[blocks[0]].shape), x)
+    total = pred.new_zeros(())
+    for block in blocks:
+        xb, yb, gb = x[block], y[block], grad[block]
+        kb = None if keep is None else keep[block]
+        fitted = [_fit(t, xb) for t in scratch]
+        if sparse:
+            row_scale = scale if by_label is None else by_label[yb]
+            part = _sparse_block(xb, yb, row_scale if kb is None else kb * row_scale, gamma, countdown, gb, fitted)
+        else:
+            dense = (_one_hot(yb, kb, label_smoothing, fitted[5]) if labels
+                     else _smoothed(yb, label_smoothing, fitted[5]))
+            part = _dense_block(xb, dense, scale, gamma, countdown, gb, fitted)
+        if loss is None:
+            total = total + part.sum()
+        else:
+            loss[block] = part
+    out = total if loss is None else loss.reshape(pred.shape[:ax] + pred.shape[ax + 1:])
+    return out, (grad.view(pred.shape),)
+
+
+def _categorical_kernel(pred: Tensor, target: Tensor, *, gamma: float, alpha: float | Tensor | None,
+                        from_logits: bool, axis: int, label_smoothing: float,
+                        reduction: str) -> tuple[Tensor, tuple[Tensor]]:
+    return _softmax_focal(pred, target, labels=False, gamma=gamma, alpha=alpha, axis=axis,
+                          label_smoothing=label_smoothing, ignore_index=None, reduction=reduction)
+
+
+def _sparse_kernel(pred: Tensor, target: Tensor, *, gamma: float, alpha: float | Tensor | None, from_logits: bool,
+                   axis: int, ignore_index: int | None, label_smoothing: float,
+                   reduction: str) -> tuple[Tensor, tuple[Tensor]]:
+    return _softmax_focal(pred, target, labels=True, gamma=gamma, alpha=alpha, axis=axis,
+                          label_smoothing=label_smoothing, ignore_index=ignore_index, reduction=reduction)
+
+
+def _class_axis(pred: Tensor, axis: Any) -> bool:
+    """``axis`` is a valid class axis of ``pred``, with at least 2 classes, and at most 2^24 (class
+    indices are exact in float32)."""
+    return (isinstance(axis, int) and not isinstance(axis, bool) and -pred.ndim <= axis < pred.ndim
+            and 2 <= pred.shape[axis] <= 1 << 24)
+
+
+def _usable_alpha(alpha: Any, pred: Tensor, num_classes: int) -> bool:
+    """``alpha`` is ``None``, a number or a tensor like ``pred`` (0-d or one weight per class), and
+    (where value checks run) finite and non-negative."""
+    if alpha is None:
+        return True
+    if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
+        return math.isfinite(alpha) and alpha >= 0
+    if not (isinstance(alpha, Tensor) and alpha.dtype == pred.dtype and alpha.device == pred.device
+            and not alpha.requires_grad and tuple(alpha.shape) in {(), (num_classes,)}):
+        return False
+    return not checks.any_true(xp, ~((alpha >= 0) & alpha.isfinite()))
+
+
+def categorical_focal(pred: Any, target: Any, *, gamma: float = 2.0, alpha: Any = None, from_logits: bool = False,
+                      axis: int = -1, label_smoothing: float = 0.0, weight: Any = None,
+                      reduction: str = "mean") -> Any:
+    if not (from_logits is True and plain_pair(pred, target, weight) and _class_axis(pred, axis)):
+        return NotImplemented
+    smoothing = classes.smoothing(label_smoothing)
+    reduction = checks.reduction(reduction)
+    checks.finite_within(xp, "target", target, 0.0, 1.0)
+    gamma = checks.real("gamma", gamma, low=0.0)
+    if not _usable_alpha(alpha, pred, pred.shape[axis]):
+        return NotImplemented
+    options = {"gamma": gamma, "alpha": alpha, "from_logits": True, "axis": axis, "label_smoothing": smoothing,
+               "reduction": reduction}
+    return fused(_categorical_kernel, "categorical_focal", (pred, target), options, n_grad=1, axes=(axis,))
+
+
+def _labels_of(pred: Any, target: Any, axis: Any) -> bool:
+    """``pred`` holds float32/float64 logits with a class axis ``axis``, ``target`` integer labels of
+    its shape without that axis, on its device."""
+    return (
+        isinstance(pred, Tensor) and isinstance(target, Tensor) and pred.dtype in FLOATS and pred.numel() > 0
+        and _class_axis(pred, axis) and target.device == pred.device
+        and not target.dtype.is_floating_point and not target.dtype.is_complex and target.dtype != torch.bool
+        and tuple(target.shape) == tuple(s for i, s in enumerate(pred.shape) if i != axis % pred.ndim)
+    )
+
+
+def _valid_labels(target: Tensor, num_classes: int, ignore: int | None) -> bool:
+    """Every label is a class or ignored (where value checks run)."""
+    bad = target < 0
+    if _holds(target.dtype, num_classes):  # else no label reaches it (and a comparison would wrap)
+        bad |= target >= num_classes
+    if ignore is not None and _holds(target.dtype, ignore):
+        bad &= target != ignore
+    return not checks.any_true(xp, bad)
+
+
+def sparse_categorical_focal(pred: Any, target: Any, *, gamma: float = 2.0, alpha: Any = None,
+                             from_logits: bool = False, axis: int = -1, ignore_index: int | None = -100,
+                             label_smoothing: float = 0.0, weight: Any = None, reduction: str = "mean") -> Any:
+    if not (from_logits is True and weight is None and _labels_of(pred, target, axis)):
+        return NotImplemented
+    smoothing = classes.smoothing(label_smoothing)
+    ignore = classes.ignore_index(ignore_index)
+    reduction = checks.reduction(reduction)
+    gamma = checks.real("gamma", gamma, low=0.0)
+    num_classes = pred.shape[axis]
+    if not (_usable_alpha(alpha, pred, num_classes) and _valid_labels(target, num_classes, ignore)):
+        return NotImplemented
+    options = {"gamma": gamma, "alpha": alpha, "from_logits": True, "axis": axis, "ignore_index": ignore,
+               "label_smoothing": smoothing, "reduction": reduction}
+    return fused(_sparse_kernel, "sparse_categorical_focal", (pred, target), options, n_grad=1, axes=(axis,))
