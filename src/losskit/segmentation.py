@@ -26,6 +26,7 @@ from typing import Any
 
 from ._core import checks, classes, logprob
 from ._core.backend import Array, Namespace, asarray, is_integer, namespace
+from ._core.dispatch import fast_path
 from ._core.inputs import Inputs, prepare
 from ._core.primitives import one_hot, sigmoid, softmax
 from ._core.registry import register
@@ -199,6 +200,7 @@ def _doc(fn: Any) -> Any:
 
 
 @register("dice_loss", "soft_dice", "f1_loss")
+@fast_path("_segmentation")
 @_doc
 def dice(pred: Array, target: Array, *, mode: str = "binary", from_logits: bool = False, axis: int | None = 1,
          smooth: float = 1e-5, squared: bool = False, batch: bool = False, class_weight: Array | None = None,
@@ -243,6 +245,7 @@ def dice(pred: Array, target: Array, *, mode: str = "binary", from_logits: bool 
 
 
 @register("jaccard_loss", "iou_loss", "soft_iou")
+@fast_path("_segmentation")
 @_doc
 def jaccard(pred: Array, target: Array, *, mode: str = "binary", from_logits: bool = False, axis: int | None = 1,
             smooth: float = 1e-5, squared: bool = False, batch: bool = False, class_weight: Array | None = None,
@@ -289,6 +292,7 @@ def _tversky_score(alpha: Any, beta: Any, smooth: Any) -> Score:
 
 
 @register("tversky_loss")
+@fast_path("_segmentation")
 @_doc
 def tversky(pred: Array, target: Array, *, alpha: float = 0.5, beta: float = 0.5, mode: str = "binary",
             from_logits: bool = False, axis: int | None = 1, smooth: float = 1e-5, batch: bool = False,
@@ -333,6 +337,7 @@ def tversky(pred: Array, target: Array, *, alpha: float = 0.5, beta: float = 0.5
 
 
 @register("focal_tversky_loss")
+@fast_path("_segmentation")
 @_doc
 def focal_tversky(pred: Array, target: Array, *, alpha: float = 0.3, beta: float = 0.7, gamma: float = 0.75,
                   mode: str = "binary", from_logits: bool = False, axis: int | None = 1, smooth: float = 1e-5,
@@ -376,6 +381,7 @@ def focal_tversky(pred: Array, target: Array, *, alpha: float = 0.3, beta: float
 
 
 @register("dice_ce", "bce_dice", "dice_cross_entropy")
+@fast_path("_segmentation")
 @_doc
 def dice_bce(pred: Array, target: Array, *, dice_weight: float = 1.0, bce_weight: float = 1.0,
              mode: str = "binary", from_logits: bool = False, axis: int | None = 1, smooth: float = 1e-5,

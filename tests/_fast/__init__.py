@@ -12,7 +12,8 @@ from ._case import FastCase
 from .classification import CASES as _classification
 from .detection import CASES as _detection
 from .regression import CASES as _regression
+from .segmentation import CASES as _segmentation
 
-CASES: list[FastCase] = [*_regression, *_classification, *_detection]
+CASES: list[FastCase] = [*_regression, *_classification, *_detection, *_segmentation]
 
 __all__ = ["CASES", "FastCase"]

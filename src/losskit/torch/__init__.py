@@ -14,3 +14,4 @@ does (to rounding) or returns ``NotImplemented`` for the reference path to take 
 from . import _classification as _classification
 from . import _detection as _detection
 from . import _regression as _regression
+from . import _segmentation as _segmentation
