@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._core import checks, logprob
 from ._core.backend import Array, Namespace
+from ._core.dispatch import fast_path
 from ._core.inputs import Call, gather, prepare
 from ._core.primitives import log_prob
 from ._core.registry import register
@@ -27,6 +28,7 @@ def _per_example(xp: Namespace, x: Array, features: str) -> Array:
 
 
 @register("reconstruction_loss")
+@fast_path("_autoencoder")
 def reconstruction(pred: Array, target: Array, *, kind: str = "mse", from_logits: bool = False,
                    features: str = "sum", weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Reconstruction error of an autoencoder: one loss per example over all its features.
@@ -109,6 +111,7 @@ def _distribution(call: Call, x: Array, axis: int, name: str, is_log: bool) -> t
 
 
 @register("kl_div", "kld", "kullback_leibler_divergence", "relative_entropy")
+@fast_path("_autoencoder")
 def kl_divergence(pred: Array, target: Array, *, axis: int = -1, log_pred: bool = False, log_target: bool = False,
                   weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Kullback-Leibler divergence of the predicted distribution from the target distribution.
@@ -156,6 +159,7 @@ def kl_divergence(pred: Array, target: Array, *, axis: int = -1, log_pred: bool 
 
 
 @register("jensen_shannon", "jsd", "js_div")
+@fast_path("_autoencoder")
 def js_divergence(pred: Array, target: Array, *, axis: int = -1, weight: Array | None = None,
                   reduction: str = "mean") -> Array:
     r"""Jensen-Shannon divergence: the symmetric, bounded relative of the KL divergence.
@@ -195,6 +199,7 @@ def js_divergence(pred: Array, target: Array, *, axis: int = -1, weight: Array |
 
 
 @register("vae_kl", "kl_normal")
+@fast_path("_autoencoder")
 def gaussian_kl(mean: Array, log_var: Array, *, axis: int = -1, weight: Array | None = None,
                 reduction: str = "mean") -> Array:
     r"""KL divergence of a diagonal Gaussian from the standard normal: the VAE regulariser.

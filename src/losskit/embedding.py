@@ -20,6 +20,7 @@ from array_api_compat import device
 
 from ._core import checks
 from ._core.backend import Array, Namespace, dtype_name, is_integer
+from ._core.dispatch import fast_path
 from ._core.inputs import Call, gather
 from ._core.primitives import binary_scale, logsumexp, norm, safe_sqrt, softplus
 from ._core.registry import register
@@ -112,6 +113,7 @@ def _empty(call: Call, x: Array) -> Array:
 
 
 @register("triplet_margin", "triplet_margin_loss", "triplet_loss")
+@fast_path("_embedding")
 def triplet(anchor: Array, positive: Array, negative: Array, *, margin: float = 1.0, distance: str = "euclidean",
             swap: bool = False, eps: float = 1e-6, weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Triplet margin loss: the anchor must be closer to the positive than to the negative by ``margin``.
@@ -175,6 +177,7 @@ def triplet(anchor: Array, positive: Array, negative: Array, *, margin: float = 
 
 
 @register("online_triplet", "triplet_mining", "batch_triplet_loss")
+@fast_path("_embedding")
 def batch_triplet(embeddings: Array, labels: Array, *, margin: float = 0.2, mining: str = "all",
                   distance: str = "euclidean", average: str = "nonzero", weight: Array | None = None,
                   reduction: str = "mean") -> Array:
@@ -272,6 +275,7 @@ def batch_triplet(embeddings: Array, labels: Array, *, margin: float = 0.2, mini
 
 
 @register("contrastive_loss", "siamese")
+@fast_path("_embedding")
 def contrastive(x1: Array, x2: Array, same: Array, *, margin: float = 1.0, distance: str = "euclidean",
                 weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""Contrastive loss of a pair: pull a similar pair together, push a dissimilar one beyond ``margin``.
@@ -333,6 +337,7 @@ def contrastive(x1: Array, x2: Array, same: Array, *, margin: float = 1.0, dista
 
 
 @register("nt_xent", "ntxent", "infonce")
+@fast_path("_embedding")
 def info_nce(embeddings: Array, labels: Array, *, temperature: float = 0.07, weight: Array | None = None,
              reduction: str = "mean") -> Array:
     r"""InfoNCE / NT-Xent: each positive pair is a softmax classification against the anchor's negatives.

@@ -20,6 +20,7 @@ from array_api_compat import is_jax_namespace, is_torch_namespace
 
 from ._core import checks
 from ._core.backend import Array, Namespace
+from ._core.dispatch import fast_path
 from ._core.inputs import Call, gather
 from ._core.primitives import log_sigmoid, safe_sqrt, softplus
 from ._core.registry import register
@@ -63,6 +64,7 @@ def _two_terms(call: Call, on_real: Array, on_fake: Array) -> Array:
 
 
 @register("gan_d_loss", "discriminator_loss")
+@fast_path("_gan")
 def gan_discriminator_loss(real: Array, fake: Array, *, kind: str = "non_saturating", weight: Array | None = None,
                            reduction: str = "mean") -> Array:
     r"""The discriminator's (or critic's) loss of a GAN, from its raw scores on real and fake examples.
@@ -141,6 +143,7 @@ def gan_discriminator_loss(real: Array, fake: Array, *, kind: str = "non_saturat
 
 
 @register("gan_g_loss", "generator_loss")
+@fast_path("_gan")
 def gan_generator_loss(fake: Array, *, kind: str = "non_saturating", real: Array | None = None,
                        weight: Array | None = None, reduction: str = "mean") -> Array:
     r"""The generator's loss of a GAN, from the discriminator's raw scores on generated examples.

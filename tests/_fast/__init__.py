@@ -9,11 +9,15 @@ path and agrees with ``losskit.reference`` in value and gradient, eagerly, under
 from __future__ import annotations
 
 from ._case import FastCase
+from .autoencoder import CASES as _autoencoder
 from .classification import CASES as _classification
 from .detection import CASES as _detection
+from .embedding import CASES as _embedding
+from .gan import CASES as _gan
 from .regression import CASES as _regression
 from .segmentation import CASES as _segmentation
 
-CASES: list[FastCase] = [*_regression, *_classification, *_detection, *_segmentation]
+CASES: list[FastCase] = [*_regression, *_classification, *_detection, *_segmentation, *_autoencoder, *_gan,
+                         *_embedding]
 
 __all__ = ["CASES", "FastCase"]

@@ -11,7 +11,10 @@ does (to rounding) or returns ``NotImplemented`` for the reference path to take 
 """
 
 # The dispatcher finds each family's fast paths as attributes of this package.
+from . import _autoencoder as _autoencoder
 from . import _classification as _classification
 from . import _detection as _detection
+from . import _embedding as _embedding
+from . import _gan as _gan
 from . import _regression as _regression
 from . import _segmentation as _segmentation
