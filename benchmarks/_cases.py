@@ -251,6 +251,35 @@ def _detection_cases() -> list[Case]:
         fn = _keras().losses.binary_crossentropy
         return lambda d: fn(d["target"], d["pred"], from_logits=True).mean()
 
+    # softmax focal losses, on the classification inputs (8192 x 1000), alpha None
+    def kornia_softmax_focal() -> LossFn:
+        fn = _kornia().focal_loss
+        # kornia's mean also divides by the number of classes
+        return lambda d: fn(d["pred"], d["labels"], alpha=None, gamma=gamma, reduction="sum") / d["pred"].shape[0]
+
+    def torch_sparse_focal() -> LossFn:
+        functional = _f()
+
+        def loss(d: Data) -> Any:
+            log_p = functional.log_softmax(d["pred"], dim=-1).gather(1, d["labels"][:, None]).squeeze(1)
+            return (-(1 - log_p.exp()) ** gamma * log_p).mean()
+
+        return loss
+
+    def keras_softmax_focal() -> LossFn:
+        fn = _keras().losses.categorical_focal_crossentropy
+        return lambda d: fn(d["probs"], d["pred"], alpha=1.0, gamma=gamma, from_logits=True).mean()
+
+    def torch_categorical_focal() -> LossFn:
+        functional = _f()
+
+        def loss(d: Data) -> Any:
+            log_p = functional.log_softmax(d["pred"], dim=-1)
+            return (-(d["probs"] * (1 - log_p.exp()) ** gamma * log_p).sum(-1)).mean()
+
+        return loss
+
+    softmax = {"group": "detection", "target": COMPOSITE, "make": _classification, "grad": ("pred",)}
     common = {"group": "detection", "make": _detection, "grad": ("pred",), "floor_inputs": ("pred", "target"),
               "ours_jax": True}
     return [
@@ -266,6 +295,16 @@ def _detection_cases() -> list[Case]:
              peers=(Impl("F.binary_cross_entropy_with_logits", "torch", f_bce, native=True),
                     Impl("optax sigmoid_binary_cross_entropy (jit)", "jax", optax_bce),
                     Impl("keras binary_crossentropy (torch)", "torch", keras_bce)), **common),
+        Case("sparse_focal",
+             ours=lambda d: losskit.sparse_categorical_focal(d["pred"], d["labels"], gamma=gamma, from_logits=True),
+             peers=(Impl("torch formula log_softmax, gather, -(1 - p)^gamma log p", "torch", torch_sparse_focal),
+                    Impl("kornia focal_loss", "torch", kornia_softmax_focal)),
+             floor_inputs=("pred",), **softmax),
+        Case("categorical_focal",
+             ours=lambda d: losskit.categorical_focal(d["pred"], d["probs"], gamma=gamma, from_logits=True),
+             peers=(Impl("torch formula -sum y (1 - p)^gamma log p", "torch", torch_categorical_focal),
+                    Impl("keras categorical_focal_crossentropy (torch)", "torch", keras_softmax_focal)),
+             floor_inputs=("pred", "probs"), **softmax),
     ]
 
 
@@ -320,7 +359,44 @@ def _classification_cases() -> list[Case]:
     def f_multi_margin() -> LossFn:
         return lambda d: _f().multi_margin_loss(d["pred"], d["labels"])
 
+    smoothing = 0.1
+
+    def multilabel(div: int) -> Arrays:
+        """8192 x 1000 multi-label logits, one positive label in 50, a pos_weight per label."""
+        rng = _rng()
+        n = 8192 // div
+        positive = (rng.random((n, 1000), dtype=np.float32) < 0.02).astype(np.float32)
+        return {"pred": _normal(rng, n, 1000), "multi": positive,
+                "pos_weight": rng.uniform(1.0, 10.0, 1000).astype(np.float32)}
+
+    def f_bce_options() -> LossFn:
+        def loss(d: Data) -> Any:
+            smoothed = d["multi"] * (1.0 - smoothing) + 0.5 * smoothing
+            return _f().binary_cross_entropy_with_logits(d["pred"], smoothed, pos_weight=d["pos_weight"])
+
+        return loss
+
+    def scores(div: int) -> Arrays:
+        """A linear classifier's 1M scores and their labels in {-1, +1}."""
+        rng = _rng()
+        n = 1_000_000 // div
+        return {"scores": _normal(rng, n), "signs": np.where(rng.random(n) < 0.5, -1.0, 1.0).astype(np.float32)}
+
+    def torch_hinge(power: int) -> LossFn:
+        torch = _torch()
+        return lambda d: (torch.clamp(1.0 - d["signs"] * d["scores"], min=0.0) ** power).mean()
+
+    def keras_hinge(name: str) -> LossFn:
+        fn = getattr(_keras().losses, name)
+        return lambda d: fn(d["signs"], d["scores"])
+
+    def optax_hinge() -> LossFn:
+        fn = _optax().hinge_loss
+        return lambda d: fn(d["scores"], d["signs"]).mean()
+
     common = {"target": NATIVE, "grad": ("pred",), "ours_jax": True}
+    margin = {"group": "classification", "target": ELEMENTWISE, "make": scores, "grad": ("scores",),
+              "floor_inputs": ("scores", "signs")}
     return [
         Case("sparse_ce", group="classification", make=_classification, ours=_sparse_ce, peers=_sparse_ce_peers(),
              floor_inputs=("pred",), **common),
@@ -336,6 +412,18 @@ def _classification_cases() -> list[Case]:
              target=NATIVE, grad=("pred",)),
         Case("sparse_ce_lm", group="language model", make=_language_model, ours=_sparse_ce,
              peers=_sparse_ce_peers(), floor_inputs=("pred",), **common),
+        Case("bce_options", group="classification", target=COMPOSITE, make=multilabel, grad=("pred",),
+             ours=lambda d: losskit.binary_cross_entropy(d["pred"], d["multi"], from_logits=True,
+                                                         pos_weight=d["pos_weight"], label_smoothing=smoothing),
+             peers=(Impl("F.binary_cross_entropy_with_logits(pos_weight), smoothed target", "torch", f_bce_options),),
+             floor_inputs=("pred", "multi"), note="pos_weight per label and label smoothing 0.1"),
+        Case("hinge", ours=lambda d: losskit.hinge(d["scores"], d["signs"]),
+             peers=(Impl("torch formula clamp(1 - y s, 0)", "torch", lambda: torch_hinge(1)),
+                    Impl("optax hinge_loss (jit)", "jax", optax_hinge),
+                    Impl("keras hinge (torch)", "torch", lambda: keras_hinge("hinge"))), **margin),
+        Case("squared_hinge", ours=lambda d: losskit.squared_hinge(d["scores"], d["signs"]),
+             peers=(Impl("torch formula clamp(1 - y s, 0)^2", "torch", lambda: torch_hinge(2)),
+                    Impl("keras squared_hinge (torch)", "torch", lambda: keras_hinge("squared_hinge"))), **margin),
     ]
 
 
@@ -509,7 +597,130 @@ def _kl_cases() -> list[Case]:
     ]
 
 
+# ---------------------------------------------------------------- VAE and GAN
+
+
+def _latents(div: int) -> Arrays:
+    rng = _rng()
+    n = 8192 // div
+    return {"mu": _normal(rng, n, 256), "log_var": 0.5 * _normal(rng, n, 256)}
+
+
+def _autoencoder_cases() -> list[Case]:
+    def vae_example() -> LossFn:
+        torch = _torch()
+        return lambda d: -0.5 * torch.sum(1 + d["log_var"] - d["mu"].pow(2) - d["log_var"].exp())
+
+    def distributions() -> LossFn:
+        torch = _torch()
+        normal = torch.distributions.Normal
+
+        def loss(d: Data) -> Any:
+            q = normal(d["mu"], torch.exp(0.5 * d["log_var"]))
+            return torch.distributions.kl_divergence(q, normal(0.0, 1.0)).sum()
+
+        return loss
+
+    return [
+        Case("gaussian_kl", group="VAE", target=COMPOSITE, make=_latents,
+             ours=lambda d: losskit.gaussian_kl(d["mu"], d["log_var"], reduction="sum"),
+             peers=(Impl("VAE example -0.5 sum(1 + lv - mu^2 - exp(lv))", "torch", vae_example),
+                    Impl("torch.distributions.kl_divergence(Normal, Normal(0, 1))", "torch", distributions)),
+             grad=("mu", "log_var"), floor_inputs=("mu", "log_var")),
+    ]
+
+
+def _logits(div: int) -> Arrays:
+    rng = _rng()
+    n = 65536 // div
+    return {"real": _normal(rng, n) + 1.0, "fake": _normal(rng, n) - 1.0}
+
+
+def _gan_cases() -> list[Case]:
+    def dcgan_d() -> LossFn:
+        f, torch = _f(), _torch()
+        return lambda d: (f.binary_cross_entropy_with_logits(d["real"], torch.ones_like(d["real"]))
+                          + f.binary_cross_entropy_with_logits(d["fake"], torch.zeros_like(d["fake"])))
+
+    def dcgan_g() -> LossFn:
+        f, torch = _f(), _torch()
+        return lambda d: f.binary_cross_entropy_with_logits(d["fake"], torch.ones_like(d["fake"]))
+
+    def hinge() -> LossFn:
+        torch = _torch()
+        return lambda d: torch.relu(1.0 - d["real"]).mean() + torch.relu(1.0 + d["fake"]).mean()
+
+    def least_squares() -> LossFn:
+        return lambda d: 0.5 * ((d["real"] - 1.0) ** 2).mean() + 0.5 * (d["fake"] ** 2).mean()
+
+    def wasserstein() -> LossFn:
+        return lambda d: d["fake"].mean() - d["real"].mean()
+
+    def relativistic() -> LossFn:
+        f, torch = _f(), _torch()
+        return lambda d: f.binary_cross_entropy_with_logits(d["real"] - d["fake"], torch.ones_like(d["real"]))
+
+    def d_loss(kind: str) -> LossFn:
+        return lambda d: losskit.gan_discriminator_loss(d["real"], d["fake"], kind=kind)
+
+    both = {"group": "GAN", "target": COMPOSITE, "make": _logits, "grad": ("real", "fake"),
+            "floor_inputs": ("real", "fake")}
+    return [
+        Case("gan_d_non_saturating", ours=d_loss("non_saturating"),
+             peers=(Impl("DCGAN bce_with_logits(real, 1) + bce_with_logits(fake, 0)", "torch", dcgan_d),), **both),
+        Case("gan_d_hinge", ours=d_loss("hinge"),
+             peers=(Impl("torch formula relu(1 - real).mean() + relu(1 + fake).mean()", "torch", hinge),), **both),
+        Case("gan_d_least_squares", ours=d_loss("least_squares"),
+             peers=(Impl("torch formula (real - 1)^2 / 2 + fake^2 / 2, means", "torch", least_squares),), **both),
+        Case("gan_d_wasserstein", ours=d_loss("wasserstein"),
+             peers=(Impl("torch formula fake.mean() - real.mean()", "torch", wasserstein),), **both),
+        Case("gan_d_relativistic", ours=d_loss("relativistic"),
+             peers=(Impl("bce_with_logits(real - fake, 1)", "torch", relativistic),), **both),
+        Case("gan_g_non_saturating", group="GAN", target=COMPOSITE, make=_logits,
+             ours=lambda d: losskit.gan_generator_loss(d["fake"]),
+             peers=(Impl("DCGAN bce_with_logits(fake, 1)", "torch", dcgan_g),), grad=("fake",),
+             floor_inputs=("fake",)),
+    ]
+
+
+# ---------------------------------------------------------------- language model head
+
+
+def _lm_head(vocabulary: int) -> Callable[[int], Arrays]:
+    def make(div: int) -> Arrays:
+        rng = _rng()
+        n, features = 8192 // div, 1024
+        # a classifier of N(0, 1/H) entries: logits of unit variance, as an initialised head
+        return {"hidden": _normal(rng, n, features), "classifier": _normal(rng, vocabulary, features) / 32,
+                "bias": _normal(rng, vocabulary) / 32, "labels": _labels(rng, vocabulary, n)}
+
+    return make
+
+
+def _naive_linear_ce(d: Data) -> Any:
+    return _f().cross_entropy(_f().linear(d["hidden"], d["classifier"], d["bias"]), d["labels"])
+
+
+def _language_cases() -> list[Case]:
+    def naive() -> LossFn:
+        return _naive_linear_ce
+
+    def compiled() -> LossFn:
+        return _torch().compile(_naive_linear_ce)
+
+    peers = (Impl("F.cross_entropy(F.linear(hidden, W, b)) (naive)", "torch", naive, native=True),
+             Impl("the naive version under torch.compile", "torch", compiled))
+    note = ("issue targets: peak memory <= 1/8 of the naive version, time <= 1.1x; Liger Kernel and Cut "
+            "Cross-Entropy need a GPU (none here)")
+    common = {"group": "language model", "target": "linear_ce", "grad": ("hidden", "classifier", "bias"),
+              "floor_inputs": ("classifier",), "peers": peers, "note": note,
+              "ours": lambda d: losskit.linear_cross_entropy(d["hidden"], d["classifier"], d["labels"],
+                                                             bias=d["bias"])}
+    return [Case("linear_ce_32k", make=_lm_head(32_000), **common),
+            Case("linear_ce_128k", make=_lm_head(128_000), **common)]
+
+
 def all_cases() -> dict[str, Case]:
     cases = [*_segmentation_cases(), *_detection_cases(), *_classification_cases(), *_regression_cases(),
-             *_embedding_cases(), *_kl_cases()]
+             *_embedding_cases(), *_kl_cases(), *_autoencoder_cases(), *_gan_cases(), *_language_cases()]
     return {case.name: case for case in cases}

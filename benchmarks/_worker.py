@@ -1,4 +1,5 @@
-"""One case or one timing in a fresh process: ``python benchmarks/_worker.py '{"case": ..., "mode": ...}'``.
+"""One case or one timing in a fresh process: ``python benchmarks/_worker.py '{"case": ..., "mode": ...}'``
+(``{"pair": ...}`` for a row of the JAX or NumPy table, ``_cases_jax_numpy.py``).
 
 ``mode="check"`` (one process per case, started with ``MALLOC_MMAP_THRESHOLD_=65536``): for losskit,
 every peer and the floor, one after the other, evaluate the value and gradient once, then measure
@@ -10,17 +11,16 @@ implementations, interleaved.
 The result is the last line of stdout, ``RESULT <json>``.
 
 Time: forward + backward (``torch.autograd.grad``; ``jax.value_and_grad`` under ``jax.jit``, compiled
-ahead of time), after a warm-up call and a first run. A run calls the step until 0.2 s have passed
-and counts seconds per call; the implementations take turns, one run each per round, in an order
-that rotates from round to round, and the time is the median of 11 runs (``--quick``: 7 runs of
-0.05 s).
-Runs during which other processes used more than 10% of the machine's CPU time (from
-``/proc/stat``) are dropped and repeated.
+ahead of time; the forward value alone on NumPy), after a warm-up call and a first run. A run calls
+the step until 0.2 s have passed and counts seconds per call; the implementations take turns, one
+run each per round, in an order that rotates from round to round, and the time is the median of 11
+runs (``--quick``: 7 runs of 0.05 s). Runs during which other processes used more than 10% of the
+machine's CPU time (from ``/proc/stat``) are dropped and repeated.
 
 Memory: the peak resident set size of one call minus the resident set size just before it. Before
 the call the process collects garbage, returns freed heap memory to the system (``malloc_trim``)
-and resets the kernel's high-water mark (``/proc/self/clear_refs``); the peak is read with
-``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which reports that mark. With
+and resets the kernel's high-water mark (``/proc/self/clear_refs``); the peak is that mark,
+``VmHWM`` of ``/proc/self/status``. With
 ``MALLOC_MMAP_THRESHOLD_=65536`` every allocation of 64 KiB or more is its own mapping, given back
 when freed, so the peak is the largest live set of the call, without allocator fragmentation.
 """
@@ -31,7 +31,6 @@ import ctypes
 import gc
 import json
 import math
-import resource
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _cases_jax_numpy import NUMPY, Pair, all_pairs
 
 import losskit
 
@@ -95,6 +95,11 @@ def implementation(case: Case, key: str) -> tuple[LossFn, str]:
     return peer.build(), peer.lib
 
 
+def pair_implementation(pair: Pair, key: str) -> tuple[LossFn, str]:
+    """The function of ``key`` (``ours``, ``ours_nochecks``, ``peer``) of a JAX or NumPy table row, and its library."""
+    return (pair.ours if key.startswith("ours") else pair.peer()), pair.table
+
+
 def jax_value_and_grad(fn: LossFn) -> Any:
     import jax
 
@@ -109,24 +114,38 @@ def jax_split(data: dict[str, Any], grad: tuple[str, ...]) -> tuple[dict[str, An
 
 
 class Runner:
-    """One implementation on one case's inputs: a step to time, and its value and gradient."""
+    """One implementation on one case's inputs: a step to time, and its value and gradient.
 
-    def __init__(self, case: Case, arrays: Arrays, key: str) -> None:
-        self.fn, self.lib = implementation(case, key)
-        self.grad = case.grad
-        if self.lib == "jax":
-            self.g, self.rest = jax_split(jax_inputs(arrays), case.grad)
-            self.compiled = jax_value_and_grad(self.fn).lower(self.g, self.rest).compile()
-        elif self.lib == "floor":
+    ``lib`` is ``"torch"``, ``"jax"`` (``value_and_grad`` under ``jax.jit``, compiled ahead of time),
+    ``"numpy"`` (the forward value only) or ``"floor"``.
+    """
+
+    def __init__(self, fn: LossFn, lib: str, arrays: Arrays, grad: tuple[str, ...],
+                 floor_inputs: tuple[str, ...] = ()) -> None:
+        self.fn, self.lib, self.grad = fn, lib, grad
+        if lib == "jax":
+            self.g, self.rest = jax_split(jax_inputs(arrays), grad)
+            self.compiled = jax_value_and_grad(fn).lower(self.g, self.rest).compile()
+        elif lib == "numpy":
+            self.data: dict[str, Any] = dict(arrays)
+        elif lib == "floor":
             import torch
 
             self.data = torch_inputs(arrays, ())
-            self.data["out"] = torch.empty_like(self.data[case.floor_inputs[0]]).fill_(0.0)
+            self.data["out"] = torch.empty_like(self.data[floor_inputs[0]]).fill_(0.0)
         else:
-            self.data = torch_inputs(arrays, case.grad)
+            self.data = torch_inputs(arrays, grad)
+
+    @classmethod
+    def of(cls, case: Case, arrays: Arrays, key: str) -> Runner:
+        return cls(*implementation(case, key), arrays, case.grad, case.floor_inputs)
+
+    @classmethod
+    def of_pair(cls, pair: Pair, arrays: Arrays, key: str) -> Runner:
+        return cls(*pair_implementation(pair, key), arrays, pair.grad)
 
     def step(self) -> None:
-        if self.lib == "floor":
+        if self.lib in ("floor", "numpy"):
             self.fn(self.data)
         elif self.lib == "jax":
             import jax
@@ -138,6 +157,8 @@ class Runner:
             torch.autograd.grad(self.fn(self.data), [self.data[n] for n in self.grad], allow_unused=True)
 
     def value_and_grads(self) -> tuple[float, list[np.ndarray]]:
+        if self.lib == "numpy":
+            return float(self.fn(self.data)), []
         if self.lib == "jax":
             value, grads = self.compiled(self.g, self.rest)
             return float(value), [np.asarray(grads[n]) for n in self.grad]
@@ -177,12 +198,13 @@ class Probe:
         return {"projection": projection, "norm": norm}
 
 
-def _rss_kib() -> int:
+def _status_kib(field: str) -> int:
+    """``VmRSS`` (resident set size) or ``VmHWM`` (its high-water mark) of this process, in KiB."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def _settle_memory() -> int:
@@ -191,20 +213,22 @@ def _settle_memory() -> int:
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
-    return _rss_kib()
+    return _status_kib("VmRSS")
 
 
 def peak_memory_mb(step: Step) -> float:
     """The peak resident set size of one call above the resident set size just before it, in MiB."""
     base = _settle_memory()
     step()
-    return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+    # VmHWM, not getrusage's ru_maxrss: that one keeps the parent's resident set size from before
+    # exec, larger than a small worker's whole peak.
+    return max(0, _status_kib("VmHWM") - base) / 1024
 
 
-def _check_one(case: Case, arrays: Arrays, key: str, probe: Probe) -> dict[str, Any]:
+def _check_one(make: Callable[[], Runner], key: str, probe: Probe) -> dict[str, Any]:
     previous = losskit.set_checks(key != "ours_nochecks")
     try:
-        runner = Runner(case, arrays, key)
+        runner = make()
         result: dict[str, Any] = {}
         if runner.lib != "floor":
             value, grads = runner.value_and_grads()
@@ -236,8 +260,21 @@ def check(case: Case, arrays: Arrays, div: int) -> dict[str, Any]:
     results = {}
     for key in keys:
         skip = case.peers[int(key[5:])].skip_full if key.startswith("peer:") and div == 1 else ""
-        results[key] = {"error": skip} if skip else _check_one(case, arrays, key, probe)
+        results[key] = {"error": skip} if skip else _check_one(lambda k=key: Runner.of(case, arrays, k), key, probe)
     return {"shape": shape_label(case, arrays), **results}
+
+
+def pair_keys(pair: Pair) -> list[str]:
+    """losskit (and, on NumPy, losskit without value checks; under ``jax.jit`` they never run) and the peer."""
+    return ["ours", *(["ours_nochecks"] if pair.table == NUMPY else []), "peer"]
+
+
+def check_pair(pair: Pair, arrays: Arrays) -> dict[str, Any]:
+    probe = Probe()
+    results = {key: _check_one(lambda k=key: Runner.of_pair(pair, arrays, k), key, probe) for key in pair_keys(pair)}
+    first = arrays[pair.grad[0] if pair.grad else next(iter(arrays))]
+    shape = "x".join(map(str, first.shape))
+    return {"shape": f"{len(pair.grad)} x {shape}" if len(pair.grad) > 1 else shape, **results}
 
 
 # ---------------------------------------------------------------- time
@@ -327,29 +364,37 @@ def _without_checks(step: Step) -> Step:
     return unchecked
 
 
-def time_all(case: Case, arrays: Arrays, keys: list[str], busy_limit_s: float, quick: bool) -> dict[str, Any]:
+def time_all(runners: dict[str, Callable[[], Runner]], busy_limit_s: float, quick: bool) -> dict[str, Any]:
     steps: dict[str, Step] = {}
     errors: dict[str, Any] = {}
-    for key in keys:
+    for key, make in runners.items():
         try:
-            step = Runner(case, arrays, key).step
+            step = make().step
         except Exception as error:
             errors[key] = {"error": f"{type(error).__name__}: {error}"[:300]}
             continue
         steps[key] = _without_checks(step) if key == "ours_nochecks" else step
-    import torch
-
     timed = measure_times(steps, busy_limit_s, quick)
-    return {**errors, **{k: {**v, "threads": torch.get_num_threads()} for k, v in timed.items()}}
+    threads = {"threads": sys.modules["torch"].get_num_threads()} if "torch" in sys.modules else {}
+    return {**errors, **{k: {**v, **threads} for k, v in timed.items()}}
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
+    """A case's (``"case"``) or a JAX / NumPy table row's (``"pair"``) check or timing."""
+    div = int(request["div"])
+    busy_limit_s, quick = float(request.get("busy_limit_s", 120.0)), div > 1
+    if "pair" in request:
+        pair = all_pairs()[request["pair"]]
+        arrays = pair.make(div)
+        if request["mode"] == "check":
+            return check_pair(pair, arrays)
+        return time_all({k: lambda k=k: Runner.of_pair(pair, arrays, k) for k in request["impls"]}, busy_limit_s,
+                        quick)
     case = all_cases()[request["case"]]
-    arrays = case.make(int(request["div"]))
+    arrays = case.make(div)
     if request["mode"] == "check":
-        return check(case, arrays, int(request["div"]))
-    return time_all(case, arrays, list(request["impls"]), float(request.get("busy_limit_s", 120.0)),
-                    quick=int(request["div"]) > 1)
+        return check(case, arrays, div)
+    return time_all({k: lambda k=k: Runner.of(case, arrays, k) for k in request["impls"]}, busy_limit_s, quick)
 
 
 def main() -> None:

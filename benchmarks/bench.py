@@ -3,6 +3,7 @@
     python benchmarks/bench.py                 # the issue's shapes; writes benchmarks/results.md
     python benchmarks/bench.py --quick         # every size divided by about 16; prints only
     python benchmarks/bench.py --only dice,mse # some cases (or groups: segmentation, regression, ...)
+    python benchmarks/bench.py --only jax,numpy   # the tables against optax (jit) and scikit-learn/SciPy
     python benchmarks/bench.py --profile --only dice  # torch.profiler's top operators instead
 
 Each case runs first in a fresh "check" process that evaluates losskit, every installed peer and the
@@ -22,11 +23,14 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from _cases_jax_numpy import JAX, JAX_TARGET, NUMPY, NUMPY_TARGET, Pair, all_pairs
 
 from _cases import COMPOSITE, ELEMENTWISE, MINING_ALL, NATIVE, Case, all_cases
 
@@ -35,7 +39,7 @@ WORKER = HERE / "_worker.py"
 RTOL, ATOL = 1e-4, 1e-7
 GRAD_RTOL = 1e-3
 QUICK_DIV = 16
-OURS, OURS_OFF, OURS_JAX, FLOOR = "ours", "ours_nochecks", "ours_jax", "floor"
+OURS, OURS_OFF, OURS_JAX, FLOOR, PEER = "ours", "ours_nochecks", "ours_jax", "floor", "peer"
 
 
 @dataclass
@@ -77,6 +81,19 @@ class Result:
         return None
 
 
+@dataclass
+class PairResult:
+    """A row of the JAX or NumPy table: losskit (checks on and, on NumPy, off) and one peer."""
+
+    pair: Pair
+    shape: str
+    impls: dict[str, Measured]
+
+    def ratio(self, key: str = OURS) -> float | None:
+        ours, peer = self.impls.get(key), self.impls.get(PEER)
+        return _ratio(ours.ms if ours else None, peer.ms if peer else None)
+
+
 # ---------------------------------------------------------------- processes
 
 
@@ -115,18 +132,20 @@ def impl_name(case: Case, key: str) -> str:
     return names.get(key) or case.peers[int(key.split(":")[1])].name
 
 
-def run_case(case: Case, div: int, busy_limit_s: float, log: Any) -> Result:
-    checked = worker({"case": case.name, "div": div, "mode": "check"}, env={"MALLOC_MMAP_THRESHOLD_": "65536"})
+def measure(request: dict[str, Any], names: Callable[[str], str], busy_limit_s: float,
+            log: Any) -> tuple[str, dict[str, Measured]]:
+    """Check, then time, the implementations of one case or table row (``request`` names it and its size)."""
+    checked = worker({**request, "mode": "check"}, env={"MALLOC_MMAP_THRESHOLD_": "65536"})
     shape = checked.pop("shape", "?")
     if set(checked) == {"error"}:  # the check process itself failed
         print(f"    check failed: {checked['error']}", file=log, flush=True)
         checked = {OURS: checked}
     ours = checked[OURS]
-    impls = {key: Measured(key, impl_name(case, key), check) for key, check in checked.items()}
+    impls = {key: Measured(key, names(key), check) for key, check in checked.items()}
     if "error" in ours:
         for m in impls.values():
             m.status = f"losskit failed: {ours['error']}"
-        return Result(case, shape, impls)
+        return shape, impls
     for key, m in impls.items():
         if key not in (OURS, OURS_OFF, FLOOR):
             m.status = agreement(ours, m.check)
@@ -136,14 +155,23 @@ def run_case(case: Case, div: int, busy_limit_s: float, log: Any) -> Result:
         if m.status != "ok":
             print(f"    {m.name}: {m.status}", file=log, flush=True)
     keys = [key for key, m in impls.items() if m.status == "ok"]
-    timed = worker({"case": case.name, "div": div, "mode": "time", "impls": keys, "busy_limit_s": busy_limit_s})
+    timed = worker({**request, "mode": "time", "impls": keys, "busy_limit_s": busy_limit_s})
     for key in keys:
         m = impls[key]
         m.timing = timed.get(key, {"error": timed.get("error", "no timing")})
         if "error" in m.timing:
             m.status, m.timing = m.timing["error"], {}
         print(f"    {m.name}: {_fmt(m.ms, 3)} ms, {_fmt(m.mb, 1)} MB", file=log, flush=True)
-    return Result(case, shape, impls)
+    return shape, impls
+
+
+def run_case(case: Case, div: int, busy_limit_s: float, log: Any) -> Result:
+    return Result(case, *measure({"case": case.name, "div": div}, lambda key: impl_name(case, key), busy_limit_s, log))
+
+
+def run_pair(pair: Pair, div: int, busy_limit_s: float, log: Any) -> PairResult:
+    names = {OURS: "losskit", OURS_OFF: "losskit, checks off", PEER: pair.peer_name}
+    return PairResult(pair, *measure({"pair": pair.name, "div": div}, names.__getitem__, busy_limit_s, log))
 
 
 # ---------------------------------------------------------------- the table
@@ -228,15 +256,17 @@ def row(r: Result) -> tuple[str, ...]:
             verdict(r))
 
 
-def text_table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(x[i]) for x in [HEADER, *rows]) for i in range(len(HEADER))]
-    widths[5] = min(widths[5], 44)
+def text_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = HEADER, clip: int = 5,
+               numbers: range = range(2, 10)) -> str:
+    """Columns padded to their widest cell; column ``clip`` cut at 44 characters, ``numbers`` right-aligned."""
+    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
+    widths[clip] = min(widths[clip], 44)
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c[:w].ljust(w) if i == 5 else c.rjust(w) if i in range(2, 10) else c.ljust(w)
+        return "  ".join(c[:w].ljust(w) if i == clip else c.rjust(w) if i in numbers else c.ljust(w)
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
-    return "\n".join([line(HEADER), line(tuple("-" * w for w in widths)), *(line(x) for x in rows)])
+    return "\n".join([line(header), line(tuple("-" * w for w in widths)), *(line(x) for x in rows)])
 
 
 def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -246,17 +276,65 @@ def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join([line(header), "|" + "---|" * len(header), *(line(x) for x in rows)])
 
 
-def details(results: list[Result]) -> str:
+def details(results: list[Result | PairResult]) -> str:
     header = ("loss", "implementation", "status", "ms (median)", "ms (min-max)", "runs", "MB", "value")
     rows = []
     for r in results:
+        name = r.case.name if isinstance(r, Result) else r.pair.name
         for m in r.impls.values():
             t = m.timing
             spread = f"{_fmt(t['min_ms'])}-{_fmt(t['max_ms'])}" if t else "-"
             runs = f"{t['runs']}" + (f" ({t['disturbed']} disturbed)" if t.get("disturbed") else "") if t else "-"
             value = f"{m.check['value']:.7g}" if "value" in m.check else "-"
-            rows.append((r.case.name, m.name, m.status, _fmt(m.ms, 3), spread, runs, _fmt(m.mb), value))
+            rows.append((name, m.name, m.status, _fmt(m.ms, 3), spread, runs, _fmt(m.mb), value))
     return markdown_table(header, rows)
+
+
+# ---------------------------------------------------------------- the JAX and NumPy tables
+
+
+JAX_HEADER = ("row", "losskit", "shape", "optax", "ours ms", "optax ms", "ours/optax", "ours MB", "optax MB",
+              f"target <= {JAX_TARGET:.2f}x")
+NUMPY_HEADER = ("row", "losskit", "shape", "peer", "ours ms", "ours ms (checks off)", "peer ms", "ours/peer",
+                "ours/peer (checks off)", f"target <= {NUMPY_TARGET:.2f}x")
+
+
+def _within(ratio: float | None, target: float) -> str:
+    return "-" if ratio is None else "met" if ratio <= target else "MISSED"
+
+
+def pair_row(r: PairResult) -> tuple[str, ...]:
+    ours, off, peer = r.impls.get(OURS), r.impls.get(OURS_OFF), r.impls.get(PEER)
+    ratio, ratio_off = r.ratio(), r.ratio(OURS_OFF)
+    if peer is not None and peer.status != "ok":
+        verdict = peer.status
+    elif r.pair.table == JAX:
+        verdict = _within(ratio, JAX_TARGET)
+    else:
+        verdict = _within(ratio, NUMPY_TARGET)
+        if verdict == "MISSED" and _within(ratio_off, NUMPY_TARGET) == "met":
+            verdict += " (met with checks off)"
+    ms = [_fmt(m.ms if m else None) for m in (ours, off, peer)]
+    times = [f"{x:.2f}x" if x is not None else "-" for x in (ratio, ratio_off)]
+    cells = (r.pair.name, r.pair.loss, r.shape, r.pair.peer_name)
+    if r.pair.table == JAX:
+        return (*cells, ms[0], ms[2], times[0], _fmt(ours.mb if ours else None), _fmt(peer.mb if peer else None),
+                verdict)
+    return (*cells, ms[0], ms[1], ms[2], times[0], times[1], verdict)
+
+
+def pair_tables(results: list[PairResult]) -> dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]]:
+    """The JAX and the NumPy table (header and rows), each where it has rows."""
+    tables = {}
+    for table, header in ((JAX, JAX_HEADER), (NUMPY, NUMPY_HEADER)):
+        rows = [pair_row(r) for r in results if r.pair.table == table]
+        if rows:
+            tables[table] = (header, rows)
+    return tables
+
+
+PAIR_TITLES = {JAX: "JAX: losskit against optax, both under jax.jit(jax.value_and_grad(...))",
+               NUMPY: "NumPy: losskit against scikit-learn and SciPy, forward value"}
 
 
 def notes(results: list[Result]) -> list[str]:
@@ -331,7 +409,8 @@ before it, in MiB: in one fresh process per case (started with `MALLOC_MMAP_THRE
 that every allocation of 64 KiB or more is its own mapping, returned to the system when freed), each
 implementation is run once (warm-up, JIT compilation), then the process collects garbage,
 `malloc_trim`s, resets the kernel's high-water mark (`/proc/self/clear_refs`), reads its RSS, runs
-one call and reads the peak with `resource.getrusage(RUSAGE_SELF).ru_maxrss`. This is the largest
+one call and reads the peak, `VmHWM` of `/proc/self/status` (not `getrusage`'s `ru_maxrss`, which
+keeps the resident set size of the parent process from before `exec`). This is the largest
 live set of the call (gradient included; inputs excluded), without allocator fragmentation;
 resolution about 0.25 MB. JAX numbers include XLA's buffers.
 
@@ -348,7 +427,17 @@ disagrees is reported as a mismatch and not timed.
 **Targets** (from the issue): native-kernel losses ours/native <= 1.05 time and <= 1.0 memory;
 composite losses >= 2x faster than and <= 0.5x the memory of the best (fastest) peer;
 batch_triplet(mining="all") >= 10x faster than pytorch-metric-learning; algebraic element-wise losses
-within 2x of the floor. "speed-up" is best peer time / losskit time (checks on)."""
+within 2x of the floor. "speed-up" is best peer time / losskit time (checks on).
+
+**JAX and NumPy tables** (`--only jax`, `--only numpy`; `benchmarks/_cases_jax_numpy.py`): one row per
+loss and peer, on the inputs of the torch cases (same shapes, same draws; channels last with one-hot
+targets for dice, optax's layout). JAX: losskit and optax, each under `jax.jit(jax.value_and_grad(...))`
+compiled ahead of time, optax's per-example losses averaged as losskit's `"mean"`; value checks never
+run under `jax.jit`. NumPy: the forward value of losskit, with value checks on and off, against
+`sklearn.metrics` or the `scipy.special` formula. Each row is checked (values within rtol 1e-4, JAX
+gradients as above), measured for memory and timed as the torch cases are. Targets (from the issue):
+ours/optax <= {jax_target:.2f}, ours/peer <= {numpy_target:.2f} (checks on; "met with checks off" where only
+`losskit.set_checks(False)` meets it)."""
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -359,61 +448,84 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="results file (default: benchmarks/results.md, none with --quick)")
     parser.add_argument("--profile", action="store_true",
                         help="print torch.profiler's top operators of losskit and the native (or first torch) peer "
-                             "for the selected cases instead of benchmarking")
+                             "for the selected cases instead of benchmarking (JAX rows: XLA's cost analysis and "
+                             "fusions; NumPy rows: cProfile)")
     parser.add_argument("--busy-limit", type=float, default=60.0,
                         help="seconds a timing may wait for other processes to leave the CPUs alone")
     return parser.parse_args(argv)
 
 
-def select(only: str) -> list[Case]:
-    cases = list(all_cases().values())
+def select(only: str) -> tuple[list[Case], list[Pair]]:
+    """The cases and the JAX / NumPy table rows named (or grouped) in ``only``; all of them without it."""
+    cases, pairs = list(all_cases().values()), list(all_pairs().values())
     if not only:
-        return cases
+        return cases, pairs
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = {c.name for c in cases} | {c.group for c in cases}
+    known = {x.name for x in [*cases, *pairs]} | {x.group for x in [*cases, *pairs]}
     if wanted - known:
         raise SystemExit(f"unknown case(s) {sorted(wanted - known)}; known: {sorted(known)}")
-    return [c for c in cases if c.name in wanted or c.group in wanted]
+    return ([c for c in cases if c.name in wanted or c.group in wanted],
+            [p for p in pairs if p.name in wanted or p.group in wanted])
 
 
-def report(results: list[Result], info: dict[str, str], args: argparse.Namespace, seconds: float) -> str:
-    rows = [row(r) for r in results]
+def pair_notes(results: list[PairResult], table: str) -> list[str]:
+    return [f"* {r.pair.name}: {r.pair.note}" for r in results if r.pair.table == table and r.pair.note]
+
+
+def report(results: list[Result], pair_results: list[PairResult], info: dict[str, str], args: argparse.Namespace,
+           seconds: float) -> str:
     machine_lines = "\n".join(f"* {k}: {v}" for k, v in info.items())
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     scale = "quick (sizes / 16)" if args.quick else "the issue's shapes"
-    return "\n\n".join([
-        "# losskit benchmarks", f"Run of {when}, {scale}, total {seconds / 60:.1f} min "
-        f"(`{' '.join(['python benchmarks/bench.py', *sys.argv[1:]])}`).", "## Machine", machine_lines,
-        "## Results", markdown_table(HEADER, rows), *(["\n".join(notes(results))] if notes(results) else []),
-        "## How it is measured", METHOD.format(busy=f"{args.busy_limit:.0f}"),
-        "## Every implementation", details(results), ""])
+    sections = ["# losskit benchmarks", f"Run of {when}, {scale}, total {seconds / 60:.1f} min "
+                f"(`{' '.join(['python benchmarks/bench.py', *sys.argv[1:]])}`).", "## Machine", machine_lines]
+    if results:
+        sections += ["## Results", markdown_table(HEADER, [row(r) for r in results]),
+                     *(["\n".join(notes(results))] if notes(results) else [])]
+    for table, (header, rows) in pair_tables(pair_results).items():
+        lines = pair_notes(pair_results, table)
+        sections += [f"## {PAIR_TITLES[table]}", markdown_table(header, rows), *(["\n".join(lines)] if lines else [])]
+    method = METHOD.format(busy=f"{args.busy_limit:.0f}", jax_target=JAX_TARGET, numpy_target=NUMPY_TARGET)
+    sections += ["## How it is measured", method,
+                 "## Every implementation", details([*results, *pair_results]), ""]
+    return "\n\n".join(sections)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    cases = select(args.only)
+    cases, pairs = select(args.only)
     div = QUICK_DIV if args.quick else 1
     if args.profile:
-        for case in cases:
-            subprocess.run([sys.executable, str(HERE / "_profile.py"), case.name, *(["--quick"] if args.quick else [])],
+        for name in [c.name for c in cases] + [p.name for p in pairs]:
+            subprocess.run([sys.executable, str(HERE / "_profile.py"), name, *(["--quick"] if args.quick else [])],
                            check=False, cwd=HERE)
         return
     start = time.monotonic()
     info = machine()
     print("\n".join(f"{k}: {v}" for k, v in info.items()), file=sys.stderr)
-    results = []
+    results, pair_results = [], []
+    total = len(cases) + len(pairs)
     for i, case in enumerate(cases, 1):
-        print(f"[{i}/{len(cases)}] {case.name}", file=sys.stderr, flush=True)
+        print(f"[{i}/{total}] {case.name}", file=sys.stderr, flush=True)
         results.append(run_case(case, div, args.busy_limit, sys.stderr))
+    for i, pair in enumerate(pairs, len(cases) + 1):
+        print(f"[{i}/{total}] {pair.name}", file=sys.stderr, flush=True)
+        pair_results.append(run_pair(pair, div, args.busy_limit, sys.stderr))
     seconds = time.monotonic() - start
-    print()
-    print(text_table([row(r) for r in results]))
-    for line in notes(results):
-        print(line)
+    if results:
+        print()
+        print(text_table([row(r) for r in results]))
+        for line in notes(results):
+            print(line)
+    for table, (header, rows) in pair_tables(pair_results).items():
+        print(f"\n{PAIR_TITLES[table]}")
+        print(text_table(rows, header, clip=1, numbers=range(4, 9)))
+        for line in pair_notes(pair_results, table):
+            print(line)
     print(f"\ntorch threads: {info['threads']}; total {seconds / 60:.1f} min")
     output = args.output or (None if args.quick else HERE / "results.md")
     if output is not None:
-        output.write_text(report(results, info, args, seconds))
+        output.write_text(report(results, pair_results, info, args, seconds))
         print(f"written to {output}")
 
 

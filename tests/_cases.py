@@ -32,6 +32,7 @@ class Case:
     # In-batch losses (mining, contrastive batches): the examples interact, "mean" divides by the pairs or
     # triplets counted, and a batch needs at least this many examples (a positive pair and a negative).
     batch: int = 0
+    shared: tuple[int, ...] = ()  # arguments of the whole batch, not one row per example (a classifier)
 
     @property
     def fn(self) -> Callable[..., Any]:
@@ -43,6 +44,10 @@ class Case:
     def weight_shape(self, n: int) -> tuple[int, ...]:
         """One weight per example, broadcast over the rest of the loss."""
         return (n,) + (1,) * (len(self.loss_shape(n)) - 1)
+
+    def examples(self, arrays: tuple[Any, ...], rows: slice) -> tuple[Any, ...]:
+        """The arguments of the examples ``rows`` only."""
+        return tuple(x if i in self.shared else x[rows] for i, x in enumerate(arrays))
 
     def floats(self, arrays: tuple[Any, ...]) -> tuple[Any, ...]:
         """The floating arguments: all but the labels."""
@@ -249,6 +254,21 @@ def _batch_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nda
     return 3.0 * np.eye(D)[y], y  # each class at one point, the classes orthogonal and 3 * sqrt(2) apart
 
 
+H = 5  # features of a token's hidden state (linear_cross_entropy); its classifier has C classes
+
+
+def _tokens(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # Multiples of 1/16 and 1/32: every logit is exact, whatever order a matrix product sums in (BLAS
+    # picks its kernel by the number of rows), so a token's loss does not depend on its batch.
+    hidden, classifier = rng.integers(-64, 65, size=(n, H)) / 16, rng.integers(-64, 65, size=(C, H)) / 32
+    return hidden, classifier, _labels(rng, n)
+
+
+def _tokens_perfect(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = _labels(rng, n)
+    return 1e3 * np.eye(H)[y], np.eye(C, H), y  # the logits are 1e3 * one-hot
+
+
 CASES = [
     Case("mse", _real, _real_perfect),
     Case("mae", _real, _real_perfect),
@@ -307,4 +327,7 @@ CASES = [
     Case("gan_discriminator_loss", _gan_scores, _gan_scores_perfect, {"kind": "non_saturating"}, reduced=True,
          inputs=2),
     Case("gan_generator_loss", _gan_fake, _gan_fake_perfect, {"kind": "non_saturating"}, reduced=True),
+    # chunks of 3 tokens: most batches end on a shorter chunk
+    Case("linear_cross_entropy", _tokens, _tokens_perfect, {"chunk_size": 3}, labels=True, reduced=True, inputs=2,
+         shared=(1,)),
 ]

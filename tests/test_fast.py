@@ -84,8 +84,11 @@ def test_fast_path_equals_reference_in_value_and_gradient(case: FastCase, dtype:
     ref, ref_grads = _value_and_grads(getattr(reference, case.name), case, tensors, kwargs, upstream)
     assert fast.dtype == ref.dtype and fast.shape == ref.shape
     torch.testing.assert_close(fast, ref, **TOL[dtype])
+    tol = TOL[dtype]
+    if case.cancels and dtype == torch.float32:
+        tol = {**tol, "atol": 2 * torch.finfo(dtype).eps}
     for f, r in zip(fast_grads, ref_grads, strict=True):
-        torch.testing.assert_close(f, r, **TOL[dtype])
+        torch.testing.assert_close(f, r, **tol)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -20,6 +20,7 @@ from .cost import Cost, CostParts
 from .detection import categorical_focal, focal, sparse_categorical_focal
 from .embedding import batch_triplet, contrastive, info_nce, triplet
 from .gan import gan_discriminator_loss, gan_generator_loss, gan_minimax_value, gradient_penalty, r1_penalty
+from .language import linear_cross_entropy
 from .recommend import recommend
 from .regression import huber, log_cosh, mae, mse, quantile
 from .segmentation import dice, dice_bce, focal_tversky, jaccard, tversky
@@ -53,6 +54,7 @@ __all__ = [
     "jaccard",
     "js_divergence",
     "kl_divergence",
+    "linear_cross_entropy",
     "log_cosh",
     "mae",
     "mse",

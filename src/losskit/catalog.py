@@ -45,7 +45,8 @@ from ._core.registry import aliases, get, names
 
 __all__ = ["ACTIVATIONS", "FAMILIES", "TARGETS", "TRAITS", "Param", "Record", "catalog", "info"]
 
-FAMILIES = ("regression", "classification", "detection", "segmentation", "autoencoder", "gan", "embedding")
+FAMILIES = ("regression", "classification", "detection", "segmentation", "autoencoder", "gan", "embedding",
+            "language")
 ACTIVATIONS = ("identity", "sigmoid", "softmax", "none")
 TARGETS = {
     "real": "real values",

@@ -234,6 +234,11 @@ class MultiClass:
     """Class scores of a Crammer-Singer multi-class SVM, the formulation of ``multiclass_hinge``."""
     prior: Floats
     """Class frequencies of the train split."""
+    features: Floats
+    """The standardised test images the logistic regression reads: ``logits = features @ coef.T + intercept``."""
+    coef: Floats
+    """The logistic regression's ``(10, 64)`` weights, a linear classifier head."""
+    intercept: Floats
 
 
 def _digits() -> MultiClass:
@@ -256,6 +261,9 @@ def _digits() -> MultiClass:
         np.asarray(logistic.decision_function(s.x_test), dtype=np.float64),
         np.asarray(svm.decision_function(s.x_test), dtype=np.float64),
         np.bincount(s.y_train, minlength=10) / len(s.y_train),
+        np.asarray(logistic[0].transform(s.x_test), dtype=np.float64),
+        np.asarray(logistic[-1].coef_, dtype=np.float64),
+        np.asarray(logistic[-1].intercept_, dtype=np.float64),
     )
 
 
@@ -297,6 +305,13 @@ def multiclass_rows(data: MultiClass) -> list[Row]:
         Row("multi-class", "sparse_categorical_focal", "logits, labels, gamma=2", "LogisticRegression",
             _cost(sfl, data.logits, s.y_test, from_logits=True),
             "class prior", _cost(sfl, log_prior, s.y_test, from_logits=True)),
+        # The model's head applied to the features, without forming its logits; the baseline's head reads
+        # no feature (all-zero weights) and outputs the log prior.
+        Row("multi-class", "linear_cross_entropy", "features, coef_, intercept_", "LogisticRegression",
+            _cost(losskit.linear_cross_entropy, data.features, data.coef, s.y_test, bias=data.intercept),
+            "class prior", _cost(losskit.linear_cross_entropy, data.features, np.zeros_like(data.coef), s.y_test,
+                                 bias=np.log(data.prior)),
+            float(metrics.log_loss(s.y_test, data.proba, labels=labels)), "log_loss"),
     ]
 
 

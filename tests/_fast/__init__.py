@@ -14,10 +14,11 @@ from .classification import CASES as _classification
 from .detection import CASES as _detection
 from .embedding import CASES as _embedding
 from .gan import CASES as _gan
+from .language import CASES as _language
 from .regression import CASES as _regression
 from .segmentation import CASES as _segmentation
 
 CASES: list[FastCase] = [*_regression, *_classification, *_detection, *_segmentation, *_autoencoder, *_gan,
-                         *_embedding]
+                         *_embedding, *_language]
 
 __all__ = ["CASES", "FastCase"]

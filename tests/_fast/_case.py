@@ -21,6 +21,9 @@ class FastCase:
     reductions: tuple[str, ...] = ("none", "mean", "sum")
     """The reductions the fast path takes (the others go to the reference path)."""
     label: str = field(default="")
+    cancels: bool = False
+    """Whether a gradient is a sum of terms of order 1 that cancel (a matrix product): its float32
+    rounding is then an ulp of 1, not of the result, and the absolute tolerance is 2 ulps of 1."""
 
     @property
     def id(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..catalog import Record
-from . import autoencoder, classification, detection, embedding, gan, regression, segmentation
+from . import autoencoder, classification, detection, embedding, gan, language, regression, segmentation
 
 RECORDS: tuple[Record, ...] = (
     *regression.RECORDS,
@@ -13,4 +13,5 @@ RECORDS: tuple[Record, ...] = (
     *autoencoder.RECORDS,
     *gan.RECORDS,
     *embedding.RECORDS,
+    *language.RECORDS,
 )

@@ -16,5 +16,6 @@ from . import _classification as _classification
 from . import _detection as _detection
 from . import _embedding as _embedding
 from . import _gan as _gan
+from . import _language as _language
 from . import _regression as _regression
 from . import _segmentation as _segmentation
