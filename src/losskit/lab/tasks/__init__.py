@@ -1,0 +1,8 @@
+"""The built-in tasks, in the order the tour runs them: one module each."""
+
+from __future__ import annotations
+
+from ..task import Task
+from . import binary, imbalanced, multiclass, regression
+
+TASKS: dict[str, Task] = {t.name: t for t in (regression.TASK, binary.TASK, imbalanced.TASK, multiclass.TASK)}
