@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..cli import CommandError, PROG
+from ..cli import PROG, CommandError
 from . import report
 from .progress import Bars
 from .results import TaskResult

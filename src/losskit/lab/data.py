@@ -46,8 +46,9 @@ def split(x: Floats, y: NDArray[np.generic], seed: int, *, classes: bool, test_s
 
 def standardise_target(s: Split) -> tuple[Split, float]:
     """Targets in train standard deviations (Huber's delta = 1 then means one sd), and that sd."""
-    mean, scale = float(np.mean(s.y_train)), float(np.std(s.y_train))
-    return Split(s.x_train, s.x_test, (s.y_train - mean) / scale, (s.y_test - mean) / scale), scale
+    y_train, y_test = np.asarray(s.y_train, dtype=np.float64), np.asarray(s.y_test, dtype=np.float64)
+    mean, scale = float(np.mean(y_train)), float(np.std(y_train))
+    return Split(s.x_train, s.x_test, (y_train - mean) / scale, (y_test - mean) / scale), scale
 
 
 def corrupt(y: Floats, share: float, rng: np.random.Generator) -> tuple[Floats, NDArray[np.bool_]]:

@@ -85,12 +85,12 @@ def segmentation(proba: Floats, masks: Floats) -> dict[str, float]:
 def _pairwise(x: Floats, y: Floats) -> Floats:
     """Euclidean distances between the rows of ``x`` and of ``y``."""
     squared = np.sum(x ** 2, axis=1)[:, None] + np.sum(y ** 2, axis=1)[None, :] - 2 * x @ y.T
-    return np.sqrt(np.maximum(squared, 0.0))
+    return np.asarray(np.sqrt(np.maximum(squared, 0.0)), dtype=np.float64)
 
 
 def nearest_distance(x: Floats, reference: Floats) -> Floats:
     """Each row of ``x``'s distance to its nearest row of ``reference``."""
-    return np.min(_pairwise(x, reference), axis=1)
+    return np.asarray(np.min(_pairwise(x, reference), axis=1), dtype=np.float64)
 
 
 def embedding(z: Floats, labels: Ints) -> dict[str, float]:

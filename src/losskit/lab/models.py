@@ -6,6 +6,7 @@ the same seed start from the same weights: differences in the results come from 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -21,7 +22,7 @@ def mlp(sizes: Sequence[int], seed: int, *, activation: type[nn.Module] = nn.ReL
     """A fully connected network ``sizes[0] -> ... -> sizes[-1]``, ``activation`` between layers, linear output."""
     _seeded(seed)
     layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         if i:
             layers.append(activation())
         layers.append(nn.Linear(fan_in, fan_out))

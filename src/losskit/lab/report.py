@@ -51,7 +51,8 @@ def prepare(out: Path, *, force: bool) -> None:
 
 def _cell(result: TaskResult, outcome_label: str, key: str) -> str:
     metric = next(m for m in result.metrics if m.key == key)
-    return result.outcome(outcome_label).metrics[key].show(metric.fmt)
+    measured = result.outcome(outcome_label).metrics.get(key)
+    return "—" if measured is None else measured.show(metric.fmt)  # a metric that does not apply to this model
 
 
 def text_summary(result: TaskResult) -> list[str]:
@@ -73,8 +74,9 @@ def _section(result: TaskResult, images: Mapping[str, bytes]) -> str:
         + "".join(f"<td>{e(_cell(result, o.label, m.key))}</td>" for m in result.metrics) + "</tr>"
         for o in result.outcomes)
     claims = "".join(
-        f"<li class=\"{'confirmed' if c.confirmed else 'refuted'}\"><b>{'Confirmed' if c.confirmed else 'Not confirmed'}"
-        f":</b> {e(c.claim)} <span class=\"meta\">({e(c.source)})</span><br>{e(c.evidence)}</li>"
+        f"<li class=\"{'confirmed' if c.confirmed else 'refuted'}\">"
+        f"<b>{'Confirmed' if c.confirmed else 'Not confirmed'}:</b> {e(c.claim)} "
+        f"<span class=\"meta\">({e(c.source)})</span><br>{e(c.evidence)}</li>"
         for c in result.claims) or "<li>No claim of the seed articles is tested by the losses chosen.</li>"
     notes = "".join(f"<p class=\"meta\">{e(n)}</p>" for n in result.notes)
     figures = "".join(

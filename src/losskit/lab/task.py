@@ -40,7 +40,7 @@ class Options:
     epochs: int | None = None
     """None: the task's own default (shorter with ``quick``)."""
     quick: bool = False
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     outliers: float = 0.1
     """Regression: the share of corrupted training targets."""
     sweep: tuple[float, ...] | None = None

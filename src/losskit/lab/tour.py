@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..cli import PROG
+from .compare import run_tasks
 from .results import TaskResult
 from .task import Options
 from .tasks import TASKS
-from .compare import run_tasks
 
 
 def tour(options: Options, out: Path, *, force: bool = False, progress: bool = True) -> tuple[list[TaskResult], Path]:

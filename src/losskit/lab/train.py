@@ -61,9 +61,14 @@ def deterministic() -> Iterator[None]:
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """The indices of one epoch's mini-batches: a fresh permutation of ``range(n)`` cut into pieces."""
+    """The indices of one epoch's mini-batches: a fresh permutation of ``range(n)`` cut into full batches.
+
+    The remainder is left out (another one each epoch): a batch of three digits may hold no two of one
+    class, which a triplet loss needs, and a tiny batch is a noisy step. Data smaller than one batch is one batch.
+    """
     order = torch.randperm(n, generator=generator)
-    return list(order.split(batch_size))
+    full = max(1, n // batch_size) * min(batch_size, n)
+    return [order[start:start + batch_size] for start in range(0, full, batch_size)]
 
 
 def fit(model: nn.Module, loss_of: LossOf, data: Sequence[torch.Tensor], *, epochs: int, batch_size: int,
@@ -77,6 +82,7 @@ def fit(model: nn.Module, loss_of: LossOf, data: Sequence[torch.Tensor], *, epoc
     generator = torch.Generator().manual_seed(seed)
     history = History()
     n = len(data[0])
+    seen = len(batches(n, batch_size, torch.Generator())) * min(batch_size, n)
     for _ in range(epochs):
         start = perf_counter()
         model.train()
@@ -85,11 +91,11 @@ def fit(model: nn.Module, loss_of: LossOf, data: Sequence[torch.Tensor], *, epoc
             batch = tuple(t[index.to(t.device)] for t in data)
             optimiser.zero_grad()
             cost = loss_of(model, batch)
-            cost.backward()
+            torch.autograd.backward(cost)
             optimiser.step()
             # Accumulated on the device: reading each cost back would stall a GPU once per step.
             total += cost.detach() * len(index)
-        history.train_loss.append(float(total) / n)
+        history.train_loss.append(float(total) / seen)
         history.seconds.append(perf_counter() - start)
         model.eval()
         with torch.no_grad():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..task import Task
-from . import binary, imbalanced, multiclass, regression
+from . import autoencoder, binary, embedding, gan, imbalanced, multiclass, regression, segmentation
 
-TASKS: dict[str, Task] = {t.name: t for t in (regression.TASK, binary.TASK, imbalanced.TASK, multiclass.TASK)}
+TASKS: dict[str, Task] = {t.name: t for t in (
+    regression.TASK, binary.TASK, imbalanced.TASK, multiclass.TASK, segmentation.TASK, autoencoder.TASK, gan.TASK,
+    embedding.TASK)}

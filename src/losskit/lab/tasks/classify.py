@@ -72,6 +72,6 @@ def binary_loss(variant: Variant, device: torch.device) -> LossOf:
 
 def probability(scores: np.ndarray) -> np.ndarray:
     """P(y = 1) read from a model's scores: the sigmoid of a logit (of a margin too, for lack of a better reading)."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-scores))
+    with np.errstate(over="ignore"):  # exp overflows to inf for a very negative score: the probability is then 0
+        return np.asarray(1.0 / (1.0 + np.exp(-scores)), dtype=np.float64)
 

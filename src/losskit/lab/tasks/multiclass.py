@@ -27,7 +27,8 @@ from ..train import Batch, LossOf
 from .classify import check_kind, user_split, with_recommendation
 
 PRIMARY = Metric("accuracy", "accuracy", True)
-METRICS = (PRIMARY, Metric("macro_f1", "macro F1", True), Metric("seconds_per_epoch", "seconds per epoch", False, ".4f"))
+METRICS = (PRIMARY, Metric("macro_f1", "macro F1", True),
+           Metric("seconds_per_epoch", "seconds per epoch", False, ".4f"))
 EPOCHS, QUICK_EPOCHS = 30, 8
 BATCH, LR = 64, 1e-3
 TIMING_REPEATS = 200
@@ -113,7 +114,7 @@ def _timer(fn: Callable[[], torch.Tensor]) -> Callable[[], float]:
     """A function that runs ``fn``'s forward and backward pass once and returns the microseconds it took."""
     def once() -> float:
         start = time.perf_counter()
-        fn().backward()
+        torch.autograd.backward(fn())
         return 1e6 * (time.perf_counter() - start)
     return once
 
@@ -121,22 +122,23 @@ def _timer(fn: Callable[[], torch.Tensor]) -> Callable[[], float]:
 def timing(classes: int, device: torch.device) -> dict[str, dict[str, float]]:
     """Median microseconds of one forward + backward pass of each cross-entropy, interleaved call by call,
     at the task's batch shape and at a shape with many classes (where the one-hot rows cost the most)."""
-    found: dict[str, dict[str, float]] = {}
     generator = torch.Generator().manual_seed(0)
-    for n, c in ((BATCH, classes), (512, 1000)):
-        logits = torch.randn(n, c, generator=generator).to(device).requires_grad_()
-        labels = torch.randint(0, c, (n,), generator=generator).to(device)
-        rows = torch.nn.functional.one_hot(labels, c).float()
-        timers = {
-            "categorical": _timer(lambda: losskit.categorical_cross_entropy(logits, rows, from_logits=True)),
-            "sparse": _timer(lambda: losskit.sparse_categorical_cross_entropy(logits, labels, from_logits=True)),
-        }
-        times: dict[str, list[float]] = {k: [] for k in timers}
-        for _ in range(TIMING_REPEATS):
-            for name, once in timers.items():
-                times[name].append(once())
-        found[f"{n}x{c}"] = {name: float(np.median(t)) for name, t in times.items()}
-    return found
+    return {f"{n}x{c}": _timing(n, c, generator, device) for n, c in ((BATCH, classes), (512, 1000))}
+
+
+def _timing(n: int, classes: int, generator: torch.Generator, device: torch.device) -> dict[str, float]:
+    logits = torch.randn(n, classes, generator=generator).to(device).requires_grad_()
+    labels = torch.randint(0, classes, (n,), generator=generator).to(device)
+    rows = torch.nn.functional.one_hot(labels, classes).float()
+    timers = {
+        "categorical": _timer(lambda: losskit.categorical_cross_entropy(logits, rows, from_logits=True)),
+        "sparse": _timer(lambda: losskit.sparse_categorical_cross_entropy(logits, labels, from_logits=True)),
+    }
+    times: dict[str, list[float]] = {k: [] for k in timers}
+    for _ in range(TIMING_REPEATS):
+        for name, once in timers.items():
+            times[name].append(once())
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def claims(result: TaskResult) -> list[Claim]:

@@ -8,6 +8,7 @@ over the outlier share shows whether MSE's penalty grows with it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -142,7 +143,7 @@ def claims(result: TaskResult, swept: Mapping[float, Sequence[Outcome]]) -> list
             if "mse" in losses and robust:
                 gaps.append((share, losses["mse"] - min(robust)))
         if len(gaps) > 2:
-            growing = all(b[1] >= a[1] for a, b in zip(gaps, gaps[1:], strict=False))
+            growing = all(b[1] >= a[1] for a, b in itertools.pairwise(gaps))
             shown = ", ".join(f"{s:.0%}: {g:+.2f}" for s, g in gaps)
             found.append(Claim("MSE's penalty grows with the share of outliers (MSE is not robust to outliers)",
                                "seed 003", growing,
@@ -156,7 +157,7 @@ def _residual_figure(residuals: Mapping[str, np.ndarray]) -> Any:
     largest = max(float(np.max(np.abs(r))) for r in residuals.values())
     bins = np.linspace(-largest, largest, 31)
     for ax, (label, r) in zip(axes, residuals.items(), strict=True):
-        ax.hist(r, bins=bins, color="#6baed6")
+        ax.hist(r, bins=bins.tolist(), color="#6baed6")
         ax.axvline(0.0, color="k", linewidth=0.8)
         ax.axvline(float(np.median(r)), color="#d62728", linewidth=1.2, label=f"median {np.median(r):+.1f}")
         ax.set_title(label, fontsize="medium")
