@@ -158,6 +158,14 @@ class UserData:
     """Columns that are not numbers: left out of the features (say how to encode them, rather than guess)."""
     recommendation: Recommendation
 
+    def notes(self) -> list[str]:
+        """What the report must say about the data it was given."""
+        found = [f"Features: {', '.join(self.features)} (standardised). losskit recommend: {self.recommendation.loss}."]
+        if self.dropped:
+            found.append(f"Left out, not numbers: {', '.join(self.dropped)} (encode them as numeric columns to use "
+                         "them).")
+        return found
+
 
 def _number(cell: str) -> float | None:
     try:

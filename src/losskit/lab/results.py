@@ -104,6 +104,8 @@ class Difference:
     def describe(self, metric: Metric) -> str:
         if self.mean == 0 and self.se == 0:
             return f"{self.a} and {self.b} have the same {metric.name} on every seed"
+        if f"{abs(self.mean):{metric.fmt}}" == f"{0.0:{metric.fmt}}":
+            return f"{self.a} and {self.b} have the same mean {metric.name} to the digits shown"
         word = "higher" if self.mean > 0 else "lower"
         size = f"{abs(self.mean):{metric.fmt}} {word}"
         if self.seeds < 2:

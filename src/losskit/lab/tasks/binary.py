@@ -20,7 +20,8 @@ from ..task import Options, Task, Training, Variant, epochs, numpy, tensor, tota
 from .classify import binary_loss, check_kind, probability, user_split, with_recommendation
 
 PRIMARY = Metric("accuracy", "accuracy", True)
-METRICS = (PRIMARY, Metric("roc_auc", "ROC-AUC", True), Metric("f1", "F1", True),
+METRICS = (PRIMARY, Metric("roc_auc", "ROC-AUC", True), Metric("average_precision", "average precision", True),
+           Metric("f1", "F1", True),
            Metric("ece", "calibration error (ECE)", False), Metric("brier", "Brier score", False, ".4f"))
 EPOCHS, QUICK_EPOCHS = 60, 25
 BATCH, LR = 64, 1e-3
@@ -80,6 +81,8 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
                         "MLP 32 hidden units (ReLU), one logit; Adam", PRIMARY, METRICS, outcomes,
                         options.seeds, n_epochs)
     result.claims = claims(result)
+    if options.data is not None:
+        result.notes += options.data.notes()
     result.notes.append("Probabilities are the sigmoid of each model's score; for the hinge losses, whose scores are "
                         "margins rather than logits, that reading is the reason to expect poor calibration.")
     result.figures = {"curves": plots.learning_curves(result),

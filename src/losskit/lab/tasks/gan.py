@@ -33,7 +33,7 @@ AUC = Metric("discriminator_auc", "discriminator ROC-AUC, real vs fake (0.5: foo
 METRICS = (PRIMARY, Metric("high_quality", "samples on a mode", True), EARLY, AUC)
 KINDS = ("minimax", "non_saturating", "least_squares", "hinge", "wasserstein")
 NOISE, HIDDEN = 2, 64
-STEPS, QUICK_STEPS, CHUNK = 1000, 300, 100
+STEPS, QUICK_STEPS, CHUNK = 1000, 200, 100
 BATCH, LR, BETAS = 128, 1e-3, (0.5, 0.9)
 PENALTY = 0.1
 """WGAN-GP's weight of the gradient penalty on a 2-D toy problem (Gulrajani et al. used 0.1 for theirs)."""

@@ -114,6 +114,8 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
         result.extra["sweep"] = {f"{p:g}": {o.label: o.metrics[PRIMARY.key].to_dict() for o in outs}
                                  for p, outs in swept.items()}
     result.claims = claims(result, swept)
+    if options.data is not None:
+        result.notes += options.data.notes()
     result.figures = {"curves": plots.learning_curves(result), "residuals": _residual_figure(residuals),
                       **({"sweep": _sweep_figure(swept)} if len(swept) > 1 else {})}
     return result
