@@ -63,6 +63,12 @@ def numbers(value: Any, path: str = "") -> dict[str, float]:
     return {}
 
 
+def cli_losses() -> set[str]:
+    import losskit
+
+    return set(losskit.names())
+
+
 def metric(task: dict[str, Any], label: str, key: str) -> float:
     outcome = next(o for o in task["outcomes"] if o["label"] == label)
     value: float = outcome["metrics"][key]["mean"]
@@ -88,6 +94,15 @@ def test_tour_writes_one_report_with_every_task(tour: Path) -> None:
     assert (tour / "report.html").stat().st_size > 10_000
 
 
+def test_tour_ends_with_every_loss_of_the_library_on_fitted_models(tour: Path) -> None:
+    appendices = results(tour)["appendices"]
+    assert list(appendices) == ["catalogue", "identities"]
+    rows = appendices["catalogue"]["numbers"]["rows"]
+    assert {r["loss"] for r in rows} == cli_losses()
+    assert all(0 < r["model_cost"] < r["baseline_cost"] for r in rows)
+    assert max(appendices["identities"]["numbers"]["differences"]) < 1e-6
+
+
 @pytest.mark.parametrize("name", list(TASKS))
 def test_each_task_reports_every_metric_per_seed_a_verdict_and_its_figures(tour: Path, name: str) -> None:
     task = results(tour)["tasks"][name]
@@ -110,12 +125,6 @@ def test_each_task_reports_every_metric_per_seed_a_verdict_and_its_figures(tour:
     for claim in task["claims"]:
         assert isinstance(claim["confirmed"], bool) and claim["evidence"] and claim["source"].startswith("seed")
     assert task["figures"] and all((tour / f).read_bytes().startswith(PNG) for f in task["figures"])
-
-
-def cli_losses() -> set[str]:
-    import losskit
-
-    return set(losskit.names())
 
 
 def test_tour_numbers_are_sensible(tour: Path) -> None:
@@ -176,7 +185,7 @@ def test_report_is_valid_self_contained_html_with_every_image(tour: Path) -> Non
     parsed.close()
     assert parsed.errors == [] and parsed.open == []
     tasks = results(tour)["tasks"]
-    assert parsed.sections == list(tasks)
+    assert parsed.sections == [*tasks, *results(tour)["appendices"]]
     assert len(parsed.images) == sum(len(t["figures"]) for t in tasks.values())
     for src in parsed.images:
         assert src.startswith("data:image/png;base64,")  # embedded: nothing to fetch
@@ -200,7 +209,7 @@ def test_report_renders_every_section_in_headless_chromium(tour: Path, tmp_path:
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     dom = subprocess.run([browser, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr
-    for name in TASKS:
+    for name in [*TASKS, "catalogue", "identities"]:
         assert f'<section id="{name}">' in dom.stdout
     shot = tmp_path / "report.png"
     done = subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1000,12000", page],

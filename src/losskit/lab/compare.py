@@ -6,7 +6,7 @@ import difflib
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,17 +37,20 @@ def settings(options: Options) -> dict[str, Any]:
 
 
 def run_tasks(tasks: Sequence[tuple[Task, Sequence[str] | None]], options: Options, out: Path, *, force: bool,
-              title: str, progress: bool = True) -> tuple[list[TaskResult], Path]:
-    """Run each task with its chosen losses (None: the task's defaults) and write one report into ``out``."""
+              title: str, progress: bool = True, appendices: Callable[[], Sequence[report.Appendix]] | None = None,
+              ) -> tuple[list[TaskResult], Path]:
+    """Run each task with its chosen losses (None: the task's defaults) and write one report into ``out``,
+    with the ``appendices`` (computed after the tasks) at its end."""
     chosen = [(t, select(t, losses, options)) for t, losses in tasks]  # bad names fail before any training
     report.prepare(out, force=force)
     start = time.perf_counter()
     with deterministic(), Bars(enabled=progress) as bars:
         results = [t.run(options, variants, bars) for t, variants in chosen]
+    extra = appendices() if appendices is not None else ()
     seconds = time.perf_counter() - start
     command = " ".join([PROG, *map(shlex.quote, sys.argv[1:])]) if sys.argv[0].endswith(PROG) else title
-    path = report.write(out, title, results, {"command": command, "settings": settings(options),
-                                              "seconds": seconds})
+    path = report.write(out, title, results, {"command": command, "settings": settings(options), "seconds": seconds},
+                        extra)
     return results, path
 
 

@@ -11,6 +11,7 @@ import base64
 import html
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,30 @@ tr.best td { background: #eef7ee; font-weight: 600; }
 img { max-width: 100%; display: block; margin: .8em 0; }
 nav a { margin-right: 1em; }
 """
+
+
+@dataclass(frozen=True)
+class Appendix:
+    """A section of plain numbers after the tasks' sections: a table and what it shows."""
+
+    key: str
+    title: str
+    text: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numbers: Mapping[str, Any] = field(default_factory=dict)
+    """The same numbers unformatted, for results.json."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "text": self.text, "header": list(self.header),
+                "rows": [list(r) for r in self.rows], "numbers": dict(self.numbers)}
+
+    def html(self) -> str:
+        e = html.escape
+        head = "".join(f"<th>{e(h)}</th>" for h in self.header)
+        rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in self.rows)
+        return (f"<section id=\"{e(self.key)}\"><h2>{e(self.title)}</h2><p>{e(self.text)}</p>"
+                f"<table><tr>{head}</tr>{rows}</table></section>")
 
 
 def prepare(out: Path, *, force: bool) -> None:
@@ -91,10 +116,12 @@ def _section(result: TaskResult, images: Mapping[str, bytes]) -> str:
             f"<h3>The seed articles' claims</h3><ul>{claims}</ul>{notes}{figures}</section>")
 
 
-def _html(title: str, results: Sequence[TaskResult], images: Mapping[str, Mapping[str, bytes]], meta: str) -> str:
+def _html(title: str, results: Sequence[TaskResult], images: Mapping[str, Mapping[str, bytes]],
+          appendices: Sequence[Appendix], meta: str) -> str:
     e = html.escape
-    nav = "".join(f"<a href=\"#{e(r.task)}\">{e(r.task)}</a>" for r in results)
-    sections = "".join(_section(r, images[r.task]) for r in results)
+    nav = "".join(f"<a href=\"#{e(key)}\">{e(key)}</a>" for key in [*(r.task for r in results),
+                                                                    *(a.key for a in appendices)])
+    sections = "".join(_section(r, images[r.task]) for r in results) + "".join(a.html() for a in appendices)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1><p class=\"meta\">{e(meta)}</p>"
             f"<p>A difference counts as real when it exceeds twice its standard error over seeds (paired by seed); "
@@ -102,7 +129,8 @@ def _html(title: str, results: Sequence[TaskResult], images: Mapping[str, Mappin
             f"<nav>{nav}</nav>{sections}</body></html>\n")
 
 
-def write(out: Path, title: str, results: Sequence[TaskResult], run: Mapping[str, Any]) -> Path:
+def write(out: Path, title: str, results: Sequence[TaskResult], run: Mapping[str, Any],
+          appendices: Sequence[Appendix] = ()) -> Path:
     """Write the PNGs, ``results.json`` and ``report.html`` into ``out`` (see :func:`prepare`); the report's path."""
     images: dict[str, dict[str, bytes]] = {}
     for result in results:
@@ -111,9 +139,10 @@ def write(out: Path, title: str, results: Sequence[TaskResult], run: Mapping[str
             path = out / f"{result.task}-{name}.png"
             figure.savefig(path, dpi=DPI)
             images[result.task][name] = path.read_bytes()
-    document = {"losskit": __version__, **run, "tasks": {r.task: r.to_dict() for r in results}}
+    document = {"losskit": __version__, **run, "tasks": {r.task: r.to_dict() for r in results},
+                "appendices": {a.key: a.to_dict() for a in appendices}}
     (out / RESULTS).write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
     meta = f"losskit {__version__}; {run.get('command', '')}"
     report = out / REPORT
-    report.write_text(_html(title, results, images, meta), encoding="utf-8")
+    report.write_text(_html(title, results, images, appendices, meta), encoding="utf-8")
     return report
