@@ -258,7 +258,9 @@ def test_losses_picks_by_name_or_alias_and_runs_the_sweep(tmp_path: Path, capsys
     status, out, _ = run(capsys, "compare", "regression", "--losses", "l2,huber_loss", "--epochs", "3", "--seeds", "2",
                          "--sweep", "0,0.1,0.3", "--out", str(tmp_path / "r"))
     assert status == 0
-    task = results(tmp_path / "r")["tasks"]["regression"]
+    document = results(tmp_path / "r")
+    assert document["command"].startswith("losskit compare regression --losses l2,huber_loss --epochs 3")
+    task = document["tasks"]["regression"]
     assert [o["label"] for o in task["outcomes"]] == ["mse", "huber(delta=1)"]
     assert list(task["extra"]["sweep"]) == ["0", "0.1", "0.3"]
     assert "regression-sweep.png" in task["figures"]

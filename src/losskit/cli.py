@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+import shlex
 import shutil
 import sys
 import textwrap
@@ -425,7 +426,8 @@ def _compare(args: argparse.Namespace) -> int:
         settings["data"] = user_data(args.data, args.target)
     losses = [name for name in split_values(args.losses) if name] if args.losses else None
     out = Path(args.out or f"{PROG}-compare-{args.task}")
-    result, path = compare(args.task, losses, _options(args, **settings), out, force=args.force)
+    result, path = compare(args.task, losses, _options(args, **settings), out, force=args.force,
+                           command=shlex.join([PROG, *args.argv]))
     print("\n".join(text_summary(result)))
     print(f"\nwrote {path}")
     return 0
@@ -436,7 +438,7 @@ def _tour(args: argparse.Namespace) -> int:
     from .lab.report import text_summary
     from .lab.tour import tour
 
-    results, path = tour(_options(args), Path(args.out), force=args.force)
+    results, path = tour(_options(args), Path(args.out), force=args.force, command=shlex.join([PROG, *args.argv]))
     for result in results:
         print("\n".join(text_summary(result)) + "\n")
     print(f"wrote {path}")
@@ -646,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
             args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as done:  # --help, --version, or a usage error already printed
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in the lab's reports
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

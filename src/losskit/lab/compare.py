@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import shlex
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -37,8 +35,8 @@ def settings(options: Options) -> dict[str, Any]:
 
 
 def run_tasks(tasks: Sequence[tuple[Task, Sequence[str] | None]], options: Options, out: Path, *, force: bool,
-              title: str, progress: bool = True, appendices: Callable[[], Sequence[report.Appendix]] | None = None,
-              ) -> tuple[list[TaskResult], Path]:
+              title: str, command: str, progress: bool = True,
+              appendices: Callable[[], Sequence[report.Appendix]] | None = None) -> tuple[list[TaskResult], Path]:
     """Run each task with its chosen losses (None: the task's defaults) and write one report into ``out``,
     with the ``appendices`` (computed after the tasks) at its end."""
     chosen = [(t, select(t, losses, options)) for t, losses in tasks]  # bad names fail before any training
@@ -48,19 +46,21 @@ def run_tasks(tasks: Sequence[tuple[Task, Sequence[str] | None]], options: Optio
         results = [t.run(options, variants, bars) for t, variants in chosen]
     extra = appendices() if appendices is not None else ()
     seconds = time.perf_counter() - start
-    command = " ".join([PROG, *map(shlex.quote, sys.argv[1:])]) if sys.argv[0].endswith(PROG) else title
     path = report.write(out, title, results, {"command": command, "settings": settings(options), "seconds": seconds},
                         extra)
     return results, path
 
 
 def compare(name: str, losses: Sequence[str] | None, options: Options, out: Path, *, force: bool = False,
-            progress: bool = True) -> tuple[TaskResult, Path]:
-    """Train task ``name`` with ``losses`` (default: all of the task's) and write its report into ``out``."""
+            progress: bool = True, command: str = "") -> tuple[TaskResult, Path]:
+    """Train task ``name`` with ``losses`` (default: all of the task's) and write its report into ``out``.
+
+    ``command`` is the command line to record in the report (default: ``losskit compare NAME``)."""
     chosen = task(name)
     if options.data is not None and not chosen.takes_data:
         data_tasks = ", ".join(t.name for t in TASKS.values() if t.takes_data)
         raise CommandError(f"--data works with the {data_tasks} tasks, not {chosen.name}")
-    results, path = run_tasks([(chosen, losses)], options, out, force=force,
-                              title=f"{PROG} compare {chosen.name}", progress=progress)
+    title = f"{PROG} compare {chosen.name}"
+    results, path = run_tasks([(chosen, losses)], options, out, force=force, title=title,
+                              command=command or title, progress=progress)
     return results[0], path

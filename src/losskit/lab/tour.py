@@ -42,8 +42,9 @@ def catalogue() -> list[Appendix]:
     return [costs, identities]
 
 
-def tour(options: Options, out: Path, *, force: bool = False, progress: bool = True) -> tuple[list[TaskResult], Path]:
+def tour(options: Options, out: Path, *, force: bool = False, progress: bool = True,
+         command: str = "") -> tuple[list[TaskResult], Path]:
     """Run every task of :data:`~losskit.lab.tasks.TASKS` and write one report into ``out``."""
-    return run_tasks([(t, None) for t in TASKS.values()], options, out, force=force,
-                     title=f"{PROG} tour{' --quick' if options.quick else ''}", progress=progress,
-                     appendices=catalogue)
+    title = f"{PROG} tour{' --quick' if options.quick else ''}"
+    return run_tasks([(t, None) for t in TASKS.values()], options, out, force=force, title=title,
+                     command=command or title, progress=progress, appendices=catalogue)

@@ -113,11 +113,13 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     return result
 
 
-def _timer(fn: Callable[[], torch.Tensor]) -> Callable[[], float]:
+def _timer(fn: Callable[[], torch.Tensor], device: torch.device) -> Callable[[], float]:
     """A function that runs ``fn``'s forward and backward pass once and returns the microseconds it took."""
     def once() -> float:
         start = time.perf_counter()
         torch.autograd.backward(fn())
+        if device.type == "cuda":  # kernels run asynchronously: wait for them, or only their launch is timed
+            torch.cuda.synchronize(device)
         return 1e6 * (time.perf_counter() - start)
     return once
 
@@ -134,8 +136,8 @@ def _timing(n: int, classes: int, generator: torch.Generator, device: torch.devi
     labels = torch.randint(0, classes, (n,), generator=generator).to(device)
     rows = torch.nn.functional.one_hot(labels, classes).float()
     timers = {
-        "categorical": _timer(lambda: losskit.categorical_cross_entropy(logits, rows, from_logits=True)),
-        "sparse": _timer(lambda: losskit.sparse_categorical_cross_entropy(logits, labels, from_logits=True)),
+        "categorical": _timer(lambda: losskit.categorical_cross_entropy(logits, rows, from_logits=True), device),
+        "sparse": _timer(lambda: losskit.sparse_categorical_cross_entropy(logits, labels, from_logits=True), device),
     }
     times: dict[str, list[float]] = {k: [] for k in timers}
     for _ in range(repeats):
