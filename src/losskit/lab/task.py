@@ -20,7 +20,7 @@ from ..cli import CommandError
 from .data import UserData
 from .progress import Bars, Tick
 from .results import Metric, Outcome, stat
-from .train import Batch, LossOf, fit
+from .train import LossOf, fit
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,3 @@ def train_each(variants: Sequence[Variant], options: Options, training: Training
 def total(variants: Sequence[Variant], options: Options, epochs: int) -> int:
     """Progress-bar steps of :func:`train_each`: one per epoch of every run."""
     return len(variants) * len(options.seeds) * epochs
-
-
-__all__ = ["Batch", "Options", "Task", "Training", "Variant", "select", "train_each"]

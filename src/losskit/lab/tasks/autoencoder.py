@@ -8,11 +8,12 @@ error, the KL, and how close decoded draws from the prior come to real digits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
 import losskit
@@ -48,7 +49,7 @@ def _is_vae(variant: Variant) -> bool:
     return variant.loss == "gaussian_kl"
 
 
-def _build(variant: Variant) -> Any:
+def _build(variant: Variant) -> Callable[[int], nn.Module]:
     if _is_vae(variant):
         return lambda seed: VAE(FEATURES, HIDDEN, LATENT, seed)
     return lambda seed: mlp([FEATURES, HIDDEN, LATENT, HIDDEN, FEATURES], seed)
@@ -58,7 +59,7 @@ def _loss(variant: Variant) -> LossOf:
     if _is_vae(variant):
         beta = float(variant.params["beta"])
 
-        def vae_loss(model: Any, batch: Batch) -> Any:
+        def vae_loss(model: nn.Module, batch: Batch) -> Any:
             (x,) = batch
             logits, mean, log_var = model(x)
             return (losskit.reconstruction(logits, x, kind="bce", from_logits=True)
@@ -66,7 +67,7 @@ def _loss(variant: Variant) -> LossOf:
         return vae_loss
     kind = str(variant.params["kind"])
 
-    def ae_loss(model: Any, batch: Batch) -> Any:
+    def ae_loss(model: nn.Module, batch: Batch) -> Any:
         (x,) = batch
         return losskit.reconstruction(model(x), x, kind=kind, from_logits=kind == "bce")
     return ae_loss
@@ -90,7 +91,7 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     with bars.task("autoencoder", total(variants, options, n_epochs)) as tick:
         for variant in variants:  # the two model kinds differ: one Training per variant
 
-            def score(model: Any, variant: Variant = variant) -> dict[str, float]:
+            def score(model: nn.Module, variant: Variant = variant) -> dict[str, float]:
                 found = {PRIMARY.key: float(np.mean((numpy(_decode(model, variant, test)) - x_test) ** 2))}
                 if isinstance(model, VAE):
                     mean, log_var = model.encode(test)
@@ -99,7 +100,7 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
                     found[PRIOR.key] = float(np.mean(metrics.nearest_distance(samples, x_test)))
                 return found
 
-            def keep(v: Variant, seed: int, model: Any) -> None:
+            def keep(v: Variant, seed: int, model: nn.Module) -> None:
                 if seed == options.seed:
                     samples = numpy(torch.sigmoid(model.decoder(prior[:SHOWN]))) if isinstance(model, VAE) else None
                     pictures[v.label] = (numpy(_decode(model, v, test[:SHOWN])), samples)
@@ -126,7 +127,7 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     return result
 
 
-def _pictures(originals: np.ndarray, pictures: Mapping[str, tuple[np.ndarray, np.ndarray | None]]) -> Any:
+def _pictures(originals: np.ndarray, pictures: Mapping[str, tuple[np.ndarray, np.ndarray | None]]) -> Figure:
     """Per model one row: reconstructions of the first test digits, then (VAE) decoded draws from the prior."""
     rows = 1 + len(pictures)
     fig, axes = plots.figure(rows, 2 * SHOWN, height=0.9)

@@ -8,13 +8,14 @@ accuracy and ranking, and the calibration of the probabilities each model's scor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from torch import nn
 
 from .. import data, metrics, plots
 from ..models import mlp
-from ..progress import Bars
+from ..progress import Bars, Tick
 from ..results import Claim, Metric, Outcome, TaskResult, difference
 from ..task import Options, Task, Training, Variant, epochs, numpy, tensor, total, train_each
 from .classify import binary_loss, check_kind, probability, user_split, with_recommendation
@@ -50,17 +51,17 @@ def load(options: Options) -> tuple[data.Split, str]:
             f"{len(user.features)} features")
 
 
-def train(s: data.Split, variants: Sequence[Variant], options: Options, n_epochs: int, tick: Any,
+def train(s: data.Split, variants: Sequence[Variant], options: Options, n_epochs: int, tick: Tick,
           probabilities: dict[str, np.ndarray], primary: Metric = PRIMARY, batch_size: int = BATCH,
           lr: float = LR) -> list[Outcome]:
     """Train every variant; ``probabilities`` receives each one's test P(y = 1) (first seed)."""
     x_test, y_test = tensor(s.x_test, options), np.asarray(s.y_test, dtype=np.int64)
     width = s.x_train.shape[1]
 
-    def proba(model: Any) -> np.ndarray:
+    def proba(model: nn.Module) -> np.ndarray:
         return probability(numpy(model(x_test).squeeze(-1)))
 
-    def keep(variant: Variant, seed: int, model: Any) -> None:
+    def keep(variant: Variant, seed: int, model: nn.Module) -> None:
         if seed == options.seed:
             probabilities[variant.label] = proba(model)
 
@@ -108,7 +109,7 @@ def claims(result: TaskResult) -> list[Claim]:
     return found
 
 
-def reliability(probabilities: Mapping[str, np.ndarray], y: np.ndarray) -> Any:
+def reliability(probabilities: Mapping[str, np.ndarray], y: np.ndarray) -> Figure:
     """Observed positive rate against mean predicted probability, per probability bin (first seed)."""
     fig, (ax,) = plots.figure(height=4.0)
     edges = np.linspace(0, 1, metrics.CALIBRATION_BINS + 1)

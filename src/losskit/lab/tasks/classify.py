@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 import losskit
 
@@ -64,7 +65,7 @@ def binary_loss(variant: Variant, device: torch.device) -> LossOf:
     if variant.loss not in HINGES:
         params["from_logits"] = True
 
-    def loss_of(model: Any, batch: Batch) -> Any:
+    def loss_of(model: nn.Module, batch: Batch) -> Any:
         x, y = batch
         return fn(model(x).squeeze(-1), y, **params)
     return loss_of

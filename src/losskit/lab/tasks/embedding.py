@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
 import losskit
@@ -70,7 +71,7 @@ def pairs(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def _loss(variant: Variant) -> LossOf:
     fn = losskit.get(variant.loss)
 
-    def loss_of(model: Any, batch: Batch) -> Any:
+    def loss_of(model: nn.Module, batch: Batch) -> Any:
         x, labels = batch
         z = model(x)
         if variant.loss == "contrastive":
@@ -87,10 +88,10 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     width = s.x_train.shape[1]
     shown: dict[str, np.ndarray] = {}
 
-    def score(model: Any) -> dict[str, float]:
+    def score(model: nn.Module) -> dict[str, float]:
         return metrics.embedding(numpy(model(x_test)), y_test)
 
-    def keep(variant: Variant, seed: int, model: Any) -> None:
+    def keep(variant: Variant, seed: int, model: nn.Module) -> None:
         if seed == options.seed:
             shown[variant.label] = numpy(model(x_test))
 
@@ -124,7 +125,7 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     return result
 
 
-def _projections(embeddings: Mapping[str, np.ndarray], labels: np.ndarray) -> Any:
+def _projections(embeddings: Mapping[str, np.ndarray], labels: np.ndarray) -> Figure:
     """Each embedding's test points on its first two principal components, coloured by digit (first seed)."""
     from sklearn.decomposition import PCA
 

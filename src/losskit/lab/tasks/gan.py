@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
@@ -172,7 +172,7 @@ def claims(outcomes: Sequence[Outcome]) -> list[Claim]:
     return found
 
 
-def _samples(shown: Mapping[str, np.ndarray], real: np.ndarray, centres: np.ndarray) -> Any:
+def _samples(shown: Mapping[str, np.ndarray], real: np.ndarray, centres: np.ndarray) -> Figure:
     fig, axes = plots.figure(1, len(shown) + 1, height=2.3)
     for ax, (title, points) in zip(axes, [("real", real), *shown.items()], strict=True):
         ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.3)
@@ -186,7 +186,7 @@ def _samples(shown: Mapping[str, np.ndarray], real: np.ndarray, centres: np.ndar
     return fig
 
 
-def _gradients(outcomes: Sequence[Outcome]) -> Any:
+def _gradients(outcomes: Sequence[Outcome]) -> Figure:
     fig, (left, right) = plots.figure(1, 2, height=3.4)
     for o in outcomes:
         plots.band(left, o.curves["generator_grad_norm"], o.label)

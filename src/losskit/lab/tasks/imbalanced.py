@@ -8,9 +8,9 @@ flood of easy negatives cannot inflate) and the recall reached at 50 % precision
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve
 
 from .. import data, metrics, plots
@@ -66,7 +66,7 @@ def claims(result: TaskResult) -> list[Claim]:
                          "seeds 000, 003", best, plain[0], PRIMARY)]
 
 
-def pr_curves(probabilities: Mapping[str, np.ndarray], y: np.ndarray) -> Any:
+def pr_curves(probabilities: Mapping[str, np.ndarray], y: np.ndarray) -> Figure:
     fig, (ax,) = plots.figure(height=4.0)
     for label, p in probabilities.items():
         precision, recall, _ = precision_recall_curve(y, p)

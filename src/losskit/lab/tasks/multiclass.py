@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
+from torch import nn
 
 import losskit
 
@@ -60,7 +62,7 @@ def _loss(variant: Variant, device: torch.device) -> LossOf:
     if variant.loss != "multiclass_hinge":
         params["from_logits"] = True
 
-    def loss_of(model: Any, batch: Batch) -> Any:
+    def loss_of(model: nn.Module, batch: Batch) -> Any:
         x, labels, rows = batch
         return fn(model(x), rows if one_hot else labels, **params)
     return loss_of
@@ -85,7 +87,7 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     x_test, y_test = tensor(s.x_test, options), np.asarray(s.y_test, dtype=np.int64)
     width = s.x_train.shape[1]
 
-    def score(model: Any) -> dict[str, float]:
+    def score(model: nn.Module) -> dict[str, float]:
         return metrics.multiclass(numpy(model(x_test)), y_test)
 
     training = Training(
@@ -169,7 +171,7 @@ def claims(result: TaskResult) -> list[Claim]:
     return found
 
 
-def _time_figure(result: TaskResult) -> Any:
+def _time_figure(result: TaskResult) -> Figure:
     fig, (left, right) = plots.figure(1, 2, height=max(2.6, 0.5 * len(result.outcomes) + 1))
     plots.metric_bars(result.outcomes, PRIMARY.key, "test accuracy", ax=left)
     plots.metric_bars(result.outcomes, "seconds_per_epoch", "seconds per epoch", ax=right)

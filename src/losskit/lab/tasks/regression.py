@@ -13,13 +13,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from torch import nn
 
 import losskit
 
 from ...cli import CommandError
 from .. import data, metrics, plots
 from ..models import mlp
-from ..progress import Bars
+from ..progress import Bars, Tick
 from ..results import Claim, Metric, Outcome, TaskResult, claim_better
 from ..task import Options, Task, Training, Variant, epochs, numpy, tensor, total, train_each
 from ..train import Batch, LossOf
@@ -55,7 +57,7 @@ def variants(options: Options) -> Mapping[str, tuple[Variant, ...]]:
 def _loss(variant: Variant) -> LossOf:
     fn = losskit.get(variant.loss)
 
-    def loss_of(model: Any, batch: Batch) -> Any:
+    def loss_of(model: nn.Module, batch: Batch) -> Any:
         x, y = batch
         return fn(model(x).squeeze(-1), y, **variant.params)
     return loss_of
@@ -72,16 +74,16 @@ def _load(options: Options) -> tuple[data.Split, float, str]:
 
 
 def _train(s: data.Split, scale: float, share: float, variants: Sequence[Variant], options: Options, n_epochs: int,
-           tick: Any, residuals: dict[str, np.ndarray] | None = None) -> list[Outcome]:
+           tick: Tick, residuals: dict[str, np.ndarray] | None = None) -> list[Outcome]:
     rng = np.random.default_rng(options.seed)
     y_train, _ = data.corrupt(np.asarray(s.y_train, dtype=np.float64), share, rng)
     x_test = tensor(s.x_test, options)
     y_test = np.asarray(s.y_test, dtype=np.float64) * scale
 
-    def predict(model: Any) -> np.ndarray:
+    def predict(model: nn.Module) -> np.ndarray:
         return numpy(model(x_test).squeeze(-1)) * scale
 
-    def keep(variant: Variant, seed: int, model: Any) -> None:
+    def keep(variant: Variant, seed: int, model: nn.Module) -> None:
         if residuals is not None and seed == options.seed:
             residuals[variant.label] = predict(model) - y_test
 
@@ -154,7 +156,7 @@ def claims(result: TaskResult, swept: Mapping[float, Sequence[Outcome]]) -> list
     return found
 
 
-def _residual_figure(residuals: Mapping[str, np.ndarray]) -> Any:
+def _residual_figure(residuals: Mapping[str, np.ndarray]) -> Figure:
     fig, axes = plots.figure(1, len(residuals), height=2.8)
     largest = max(float(np.max(np.abs(r))) for r in residuals.values())
     bins = np.linspace(-largest, largest, 31)
@@ -169,7 +171,7 @@ def _residual_figure(residuals: Mapping[str, np.ndarray]) -> Any:
     return fig
 
 
-def _sweep_figure(swept: Mapping[float, Sequence[Outcome]]) -> Any:
+def _sweep_figure(swept: Mapping[float, Sequence[Outcome]]) -> Figure:
     fig, (ax,) = plots.figure(height=3.4)
     shares = sorted(swept)
     for label in [o.label for o in swept[shares[0]]]:

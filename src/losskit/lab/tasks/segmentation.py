@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from torch import nn
 
 import losskit
 
@@ -47,7 +49,7 @@ def variants(options: Options) -> Mapping[str, tuple[Variant, ...]]:
 def _loss(variant: Variant) -> LossOf:
     fn = losskit.get(variant.loss)
 
-    def loss_of(model: Any, batch: Batch) -> Any:
+    def loss_of(model: nn.Module, batch: Batch) -> Any:
         x, masks = batch
         return fn(model(x), masks, from_logits=True, **variant.params)
     return loss_of
@@ -61,10 +63,10 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     test_images = tensor(x_test, options)
     shown: dict[str, np.ndarray] = {}
 
-    def proba(model: Any) -> np.ndarray:
+    def proba(model: nn.Module) -> np.ndarray:
         return probability(numpy(model(test_images)))
 
-    def keep(variant: Variant, seed: int, model: Any) -> None:
+    def keep(variant: Variant, seed: int, model: nn.Module) -> None:
         if seed == options.seed:
             shown[variant.label] = proba(model)[:SHOWN]
 
@@ -89,7 +91,7 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
     return result
 
 
-def _masks(images: np.ndarray, masks: np.ndarray, predicted: Mapping[str, np.ndarray]) -> Any:
+def _masks(images: np.ndarray, masks: np.ndarray, predicted: Mapping[str, np.ndarray]) -> Figure:
     columns = 2 + len(predicted)
     fig, axes = plots.figure(len(images), columns, height=1.6)
     titles = ["input", "true mask", *predicted]
