@@ -289,6 +289,19 @@ def test_compare_trains_on_a_users_csv_with_the_recommended_loss(tmp_path: Path,
                      str(tmp_path / "s")), "binary target", "losskit compare binary")
 
 
+@pytest.mark.parametrize(("task", "target"), [("regression", "price"), ("multiclass", "kind")])
+def test_compare_reads_regression_and_multiclass_targets(task: str, target: str, tmp_path: Path) -> None:
+    data = tmp_path / "houses.csv"
+    data.write_text("rooms,area,price,kind\n" + "".join(
+        f"{i % 7},{50 + (i * 37) % 90},{100 + 3.7 * i + (i % 5) ** 3},{'abc'[i % 3]}\n" for i in range(90)))
+    out = tmp_path / "r"
+    assert cli.main(["compare", task, "--data", str(data), "--target", target, "--epochs", "2", "--seeds", "1",
+                     "--out", str(out)]) == 0
+    found = results(out)["tasks"][task]
+    assert any(o["label"].endswith("[recommended]") for o in found["outcomes"])
+    assert any("rooms, area" in note for note in found["notes"])
+
+
 # --------------------------------------------------------------------------------------------------
 # Errors: one line, exit status 2, nothing trained or written
 

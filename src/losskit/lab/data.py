@@ -158,6 +158,17 @@ class UserData:
     """Columns that are not numbers: left out of the features (say how to encode them, rather than guess)."""
     recommendation: Recommendation
 
+    def target_of(self, task: str, kinds: tuple[str, ...]) -> Recommendation:
+        """The recommendation for the target, if ``recommend`` reads it as one of ``kinds``; else a one-line error
+        that names the task to run instead."""
+        rec = self.recommendation
+        if rec.task not in kinds:
+            other = {"regression": "regression", "binary": "binary", "multi-class": "multiclass"}.get(rec.task)
+            hint = f": run 'losskit compare {other} --data ...'" if other else ""
+            raise CommandError(f"--target {self.target!r} of {self.path} is a {rec.task} target ({rec.encoding}), "
+                               f"not a {task} one{hint}")
+        return rec
+
     def notes(self) -> list[str]:
         """What the report must say about the data it was given."""
         found = [f"Features: {', '.join(self.features)} (standardised). losskit recommend: {self.recommendation.loss}."]

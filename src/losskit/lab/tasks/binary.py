@@ -18,7 +18,7 @@ from ..models import mlp
 from ..progress import Bars, Tick
 from ..results import Claim, Metric, Outcome, TaskResult, difference
 from ..task import Options, Task, Training, Variant, epochs, numpy, tensor, total, train_each
-from .classify import binary_loss, check_kind, probability, user_split, with_recommendation
+from .classify import binary_loss, probability, user_split, with_recommendation
 
 PRIMARY = Metric("accuracy", "accuracy", True)
 METRICS = (PRIMARY, Metric("roc_auc", "ROC-AUC", True), Metric("average_precision", "average precision", True),
@@ -38,14 +38,14 @@ DEFAULTS = {
 def variants(options: Options) -> Mapping[str, tuple[Variant, ...]]:
     if options.data is None:
         return DEFAULTS
-    return with_recommendation(dict(DEFAULTS), check_kind(options.data, "binary", ("binary",)))
+    return with_recommendation(dict(DEFAULTS), options.data.target_of("binary", ("binary",)))
 
 
 def load(options: Options) -> tuple[data.Split, str]:
     if options.data is None:
         return data.breast_cancer(options.seed), "breast cancer (569 tumours, 30 features, 63 % benign), 25 % held out"
     user = options.data
-    rec = check_kind(user, "binary", ("binary",))
+    rec = user.target_of("binary", ("binary",))
     return (user_split(user, rec, options.seed),
             f"{user.path}: target {user.target!r} ({rec.classes[1]!r} positive), {len(user.y)} rows, "
             f"{len(user.features)} features")

@@ -3,7 +3,6 @@ and a user's CSV file in place of the built-in data (``--data FILE --target COL`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,24 +11,12 @@ from torch import nn
 
 import losskit
 
-from ...cli import CommandError
 from ...recommend import Recommendation
 from ..data import Split, UserData, split
 from ..task import Variant
 from ..train import Batch, LossOf
 
 HINGES = ("hinge", "squared_hinge")
-
-
-def check_kind(user: UserData, task: str, kinds: Sequence[str]) -> Recommendation:
-    """The recommendation for the user's target, if it is a target of this task; else a one-line error."""
-    rec = user.recommendation
-    if rec.task not in kinds:
-        other = {"regression": "regression", "binary": "binary", "multi-class": "multiclass"}.get(rec.task)
-        hint = f": run 'losskit compare {other} --data ...'" if other else ""
-        raise CommandError(f"--target {user.target!r} of {user.path} is a {rec.task} target ({rec.encoding}), "
-                           f"not a {task} one{hint}")
-    return rec
 
 
 def encode(user: UserData, rec: Recommendation) -> np.ndarray:

@@ -19,14 +19,13 @@ from torch import nn
 
 import losskit
 
-from ...cli import CommandError
 from .. import data, metrics, plots
 from ..models import mlp
 from ..progress import Bars
 from ..results import Claim, Metric, TaskResult, stat
 from ..task import Options, Task, Training, Variant, epochs, numpy, tensor, total, train_each
 from ..train import Batch, LossOf
-from .classify import check_kind, user_split, with_recommendation
+from .classify import user_split, with_recommendation
 
 PRIMARY = Metric("accuracy", "accuracy", True)
 METRICS = (PRIMARY, Metric("macro_f1", "macro F1", True),
@@ -50,8 +49,7 @@ DEFAULTS = {
 def variants(options: Options) -> Mapping[str, tuple[Variant, ...]]:
     if options.data is None:
         return DEFAULTS
-    rec = check_kind(options.data, "multiclass", ("multi-class",))
-    return with_recommendation(dict(DEFAULTS), rec)
+    return with_recommendation(dict(DEFAULTS), options.data.target_of("multiclass", ("multi-class",)))
 
 
 def _loss(variant: Variant, device: torch.device) -> LossOf:
@@ -72,9 +70,7 @@ def _load(options: Options) -> tuple[data.Split, str]:
     if options.data is None:
         return data.digits(options.seed), "8x8 handwritten digits (1797 images, 10 classes), 25 % held out"
     user = options.data
-    rec = check_kind(user, "multiclass", ("multi-class",))
-    if rec.encoding.startswith("one-hot"):
-        raise CommandError("--target: compare multiclass takes one column of class labels, not one-hot columns")
+    rec = user.target_of("multiclass", ("multi-class",))
     return user_split(user, rec, options.seed), (f"{user.path}: target {user.target!r} ({len(rec.classes)} classes), "
                                                  f"{len(user.y)} rows, {len(user.features)} features")
 
@@ -108,7 +104,7 @@ def run(options: Options, variants: Sequence[Variant], bars: Bars) -> TaskResult
         result.notes += options.data.notes()
     names = {o.loss for o in outcomes}
     if {"categorical_cross_entropy", "sparse_categorical_cross_entropy"} <= names:
-        result.extra["loss_timing_us"] = timing(classes, options.device,
+        result.extra["loss_microseconds"] = timing(classes, options.device,
                                                  QUICK_TIMING_REPEATS if options.quick else TIMING_REPEATS)
         result.claims = claims(result)
     result.figures = {"curves": plots.learning_curves(result), "time": _time_figure(result)}
@@ -158,7 +154,7 @@ def claims(result: TaskResult) -> list[Claim]:
                    "seeds 002, 003", gap <= SAME,
                    f"training costs per epoch differ by at most {gap:.1e} (relative) over all seeds; accuracy "
                    f"differs by {accuracy:+.4f}.")]
-    timed = result.extra["loss_timing_us"]
+    timed = result.extra["loss_microseconds"]
     shapes = list(timed)
     faster = all(timed[k]["sparse"] < 0.95 * timed[k]["categorical"] for k in shapes)
     shown = "; ".join(f"{k}: sparse {t['sparse']:.0f} us, categorical {t['categorical']:.0f} us"

@@ -18,7 +18,6 @@ from torch import nn
 
 import losskit
 
-from ...cli import CommandError
 from .. import data, metrics, plots
 from ..models import mlp
 from ..progress import Bars, Tick
@@ -40,11 +39,7 @@ DEFAULTS = (Variant("mse", "mse"), Variant("mae", "mae"), Variant("huber(delta=1
 def variants(options: Options) -> Mapping[str, tuple[Variant, ...]]:
     choices = {v.loss: (v,) for v in DEFAULTS}
     if options.data is not None:
-        rec = options.data.recommendation
-        if rec.task != "regression":
-            raise CommandError(f"--target {options.data.target!r} of {options.data.path} is a {rec.task} target "
-                               f"({rec.encoding}), not a regression one: run 'losskit compare "
-                               f"{'binary' if rec.task == 'binary' else 'multiclass'} --data ...'")
+        rec = options.data.target_of("regression", ("regression",))
         # The lab standardises targets, so the recommended delta (in the data's units) is rescaled with them.
         scale = float(np.std(np.asarray(options.data.y, dtype=np.float64)))
         params = {k: v / scale if k == "delta" else v for k, v in rec.kwargs().items()}
