@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .lab.task import Options
+
 __all__ = [
     "Curve", "build_parser", "common_axis", "curves", "main", "parse_value", "plot_figure", "split_values", "table",
 ]
@@ -398,7 +400,7 @@ def _lab(command: str) -> None:
         raise CommandError(LAB_HINT.format(command=command)) from None
 
 
-def _options(args: argparse.Namespace, **task_settings: Any) -> Any:
+def _options(args: argparse.Namespace, **task_settings: Any) -> Options:
     from .lab.task import Options
     from .lab.train import device
 
@@ -409,10 +411,11 @@ def _options(args: argparse.Namespace, **task_settings: Any) -> Any:
 
 def _compare(args: argparse.Namespace) -> int:
     _lab("compare")
-    from .lab.compare import compare
+    from .lab.compare import compare, task
     from .lab.data import user_data
     from .lab.report import text_summary
 
+    task(args.task)  # an unknown task is the first thing to report
     if (args.data is None) != (args.target is None):
         raise CommandError("--data FILE and --target COLUMN go together")
     if args.task != "regression" and (args.outliers is not None or args.sweep is not None):
