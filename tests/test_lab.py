@@ -332,13 +332,16 @@ def test_errors_are_one_line_and_write_nothing(tmp_path: Path, capsys: pytest.Ca
 def test_an_existing_report_is_kept_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r"
     out.mkdir()
-    (out / "results.json").write_text("mine")
+    earlier = {"tasks": {"gan": {"figures": ["gan-samples.png"]}}}
+    (out / "results.json").write_text(json.dumps(earlier))
     argv = ("compare", "multiclass", "--epochs", "1", "--seeds", "1", "--losses", "sparse_cce", "--out", str(out))
     assert_error(run(capsys, *argv), "exists", "--force")
-    assert (out / "results.json").read_text() == "mine"
-    (out / "old-figure.png").write_bytes(b"stale")
+    assert json.loads((out / "results.json").read_text()) == earlier
+    (out / "gan-samples.png").write_bytes(b"stale")
+    (out / "mine.png").write_bytes(b"the user's")
     assert run(capsys, *argv, "--force")[0] == 0
-    assert not (out / "old-figure.png").exists()  # a stale plot is not left to pass for this run's
+    assert not (out / "gan-samples.png").exists()  # an earlier run's plot is not left to pass for this run's
+    assert (out / "mine.png").read_bytes() == b"the user's"
     assert results(out)["tasks"]["multiclass"]["outcomes"][0]["loss"] == "sparse_categorical_cross_entropy"
 
 

@@ -69,9 +69,19 @@ def prepare(out: Path, *, force: bool) -> None:
         raise CommandError(f"{out} exists; use --force to overwrite its report or --out to write elsewhere")
     out.mkdir(parents=True, exist_ok=True)
     if force:
-        # Only what an earlier report wrote: a stale plot must not pass for one of this run's.
-        for old in [*out.glob("*.png"), out / REPORT, out / RESULTS]:
+        # What the earlier report wrote, and only that: a stale plot must not pass for one of this run's,
+        # and a file of the user's in the same folder is none of the lab's business.
+        for old in [*(out / name for name in _figures(out / RESULTS)), out / REPORT, out / RESULTS]:
             old.unlink(missing_ok=True)
+
+
+def _figures(results: Path) -> list[str]:
+    """The plots an earlier ``results.json`` lists (none if there is no such file or it is not a report's)."""
+    try:
+        tasks = json.loads(results.read_text())["tasks"]
+        return [Path(f).name for task in tasks.values() for f in task["figures"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
 
 
 def _cell(result: TaskResult, outcome_label: str, key: str) -> str:
