@@ -352,3 +352,51 @@ def test_cuda_is_refused_where_absent(capsys: pytest.CaptureFixture[str], tmp_pa
         pytest.skip("CUDA is available here")
     assert_error(run(capsys, "compare", "binary", "--device", "cuda", "--out", str(tmp_path / "r")),
                  "CUDA is not available")
+
+
+# --------------------------------------------------------------------------------------------------
+# The pieces: verdicts and metrics on numbers worked out by hand
+
+
+def outcome(label: str, values: list[float]) -> Any:
+    from losskit.lab.results import Outcome, stat
+
+    return Outcome(label, "mse", {}, {"m": stat(values)})
+
+
+def test_a_win_is_clear_only_beyond_twice_the_paired_standard_error() -> None:
+    from losskit.lab.results import Metric, difference, verdict
+
+    lower = Metric("m", "error", higher_is_better=False)
+    a, b = outcome("a", [1.0, 2.0, 3.0]), outcome("b", [1.5, 2.6, 3.4])  # paired: b - a = 0.5, 0.6, 0.4
+    d = difference(a, b, lower)
+    assert d.better and d.clear and d.mean == pytest.approx(-0.5) and d.se == pytest.approx(0.1 / math.sqrt(3))
+    assert verdict([b, a], lower).statement.startswith("a wins on error")
+    noisy = outcome("c", [1.5, 1.5, 3.1])  # c - a = 0.5, -0.5, 0.1: a is better on the mean, not beyond noise
+    v = verdict([noisy, a], lower)
+    assert v.winner == "a" and v.within_noise and "within noise" in v.statement and "No clear winner" in v.statement
+    single = difference(outcome("a", [1.0]), outcome("b", [9.0]), lower)
+    assert not single.clear and "one seed" in single.describe(lower)
+
+
+def test_metrics_on_hand_made_cases() -> None:
+    import numpy as np
+
+    from losskit.lab import metrics
+
+    masks = np.zeros((2, 1, 4, 4))
+    masks[0, 0, :2, :2] = 1  # 4 pixels
+    guess = np.zeros_like(masks)
+    guess[0, 0, :2, :1] = 1  # 2 of them, nothing else; the second image is empty in both
+    found = metrics.segmentation(guess, masks)
+    assert found["iou"] == pytest.approx((0.5 + 1.0) / 2)
+    assert found["dice_coefficient"] == pytest.approx((2 / 3 + 1.0) / 2)
+    z = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0], [0.2, 0.0]])
+    assert metrics.embedding(z, np.array([0, 0, 1, 1, 1]))["recall_at_1"] == pytest.approx(4 / 5)
+    assert metrics.expected_calibration_error(np.array([0.1, 0.1, 0.9, 0.9]), np.array([0, 0, 1, 1])) == \
+        pytest.approx(0.1)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    samples = np.array([[0.05, 0.0]] * 98 + [[10.0, 0.1], [5.0, 5.0]])
+    coverage = metrics.mode_coverage(samples, centres, radius=0.2, min_share=0.01)
+    assert coverage == {"modes_covered": 2.0, "high_quality": pytest.approx(0.99)}
+    assert metrics.recall_at_precision(np.array([0.9, 0.8, 0.7, 0.1]), np.array([1, 0, 1, 0])) == pytest.approx(1.0)
