@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ def task(name: str) -> Task:
 
 def settings(options: Options) -> dict[str, Any]:
     """The options as plain values for results.json."""
-    plain = asdict(options) | {"device": str(options.device), "seeds": list(options.seeds)}
+    # Field by field: dataclasses.asdict would deep-copy the user's data only for it to be replaced here.
+    plain = {f.name: getattr(options, f.name) for f in fields(options)}
+    plain |= {"device": str(options.device), "seeds": list(options.seeds)}
     plain["data"] = None if options.data is None else {"path": options.data.path, "target": options.data.target}
     return plain
 
