@@ -1,4 +1,4 @@
-# Entry points: `make demo`, `make test` and `make bench`. Each creates .venv on first use.
+# Entry points: `make demo` (the lab's tour), `make test` and `make bench`. Each creates .venv on first use.
 # torch is pinned and installed first: an unpinned torch pulls a CUDA build of several GB.
 PYTHON ?= python3
 VENV   := .venv
@@ -12,6 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.demo: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q "$(TORCH)"
 	$(BIN)/pip install -q -e ".[lab]"
 	touch $@
 
@@ -20,8 +21,9 @@ $(VENV)/.test: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 
+# Trains every built-in task with competing losses; writes losskit-tour/report.html. ARGS="--quick" for a smoke run.
 demo: $(VENV)/.demo
-	$(BIN)/python -m losskit.demo
+	$(BIN)/losskit tour --force $(ARGS)
 
 test: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks

@@ -21,7 +21,7 @@ matplotlib = pytest.importorskip("matplotlib")
 from matplotlib.image import imread  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-COMMANDS = ("list", "show", "plot", "recommend")
+COMMANDS = ("list", "show", "plot", "recommend", "compare", "tour")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

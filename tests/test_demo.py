@@ -1,5 +1,5 @@
-"""`make demo` runs `python -m losskit.demo`: it must cover every loss, rank models above baselines and print
-identities that hold."""
+"""`python -m losskit.demo` (also the appendix of `losskit tour`'s report): it must cover every loss, rank models
+above baselines and print identities that hold."""
 
 from __future__ import annotations
 

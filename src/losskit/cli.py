@@ -2,14 +2,16 @@
 
 ``losskit list`` tabulates the catalogue, ``losskit show NAME`` prints one record, ``losskit plot``
 draws losses and their derivatives along their probe axis (see :mod:`losskit.catalog`), and
-``losskit recommend`` reads a data file and suggests losses for its target. ``python -m losskit``
+``losskit recommend`` reads a data file and suggests losses for its target; ``losskit compare``
+and ``losskit tour`` train models with competing losses (:mod:`losskit.lab`). ``python -m losskit``
 runs the same command.
 
 Every user error (unknown loss, option or parameter, a bad value, an existing output file) ends
 with exit status 2 and one line on stderr, ``losskit: error: ...``: the command is meant for
 terminals and scripts, where a traceback hides the one thing to fix.
 
-matplotlib (the ``lab`` extra) is needed by ``plot`` only and imported there.
+matplotlib (the ``lab`` extra) is needed by ``plot`` only and imported there; ``compare`` and ``tour``
+import the lab, and with it torch, only when they run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+import shlex
 import shutil
 import sys
 import textwrap
@@ -33,6 +36,8 @@ from .catalog import FAMILIES, Record, catalog, info
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from .lab.task import Options
 
 __all__ = [
     "Curve", "build_parser", "common_axis", "curves", "main", "parse_value", "plot_figure", "split_values", "table",
@@ -379,6 +384,95 @@ def _recommend(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# losskit compare, losskit tour (the lab: torch, scikit-learn, matplotlib and rich, imported there)
+
+LAB_HINT = 'losskit {command} needs the lab extra (torch, scikit-learn, matplotlib, rich): pip install "losskit[lab]"'
+QUICK_SEEDS, SEEDS = 2, 3
+
+
+def _lab(command: str) -> None:
+    try:
+        import matplotlib  # noqa: F401
+        import rich  # noqa: F401
+        import sklearn  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise CommandError(LAB_HINT.format(command=command)) from None
+
+
+def _options(args: argparse.Namespace, **task_settings: Any) -> Options:
+    from .lab.task import Options
+    from .lab.train import device
+
+    count = args.seeds if args.seeds is not None else QUICK_SEEDS if args.quick else SEEDS
+    return Options(seeds=tuple(range(args.seed, args.seed + count)), epochs=args.epochs, quick=args.quick,
+                   device=device(args.device), **task_settings)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    _lab("compare")
+    from .lab.compare import compare, task
+    from .lab.data import user_data
+    from .lab.report import text_summary
+
+    task(args.task)  # an unknown task is the first thing to report
+    if (args.data is None) != (args.target is None):
+        raise CommandError("--data FILE and --target COLUMN go together")
+    if args.task != "regression" and (args.outliers is not None or args.sweep is not None):
+        raise CommandError("--outliers and --sweep apply to the regression task only")
+    settings: dict[str, Any] = {}
+    if args.outliers is not None:
+        settings["outliers"] = args.outliers
+    if args.sweep is not None:
+        settings["sweep"] = args.sweep
+    if args.data is not None:
+        settings["data"] = user_data(args.data, args.target)
+    losses = [name for name in split_values(args.losses) if name] if args.losses else None
+    out = Path(args.out or f"{PROG}-compare-{args.task}")
+    result, path = compare(args.task, losses, _options(args, **settings), out, force=args.force,
+                           command=shlex.join([PROG, *args.argv]))
+    print("\n".join(text_summary(result)))
+    print(f"\nwrote {path}")
+    return 0
+
+
+def _tour(args: argparse.Namespace) -> int:
+    _lab("tour")
+    from .lab.report import text_summary
+    from .lab.tour import tour
+
+    results, path = tour(_options(args), Path(args.out), force=args.force, command=shlex.join([PROG, *args.argv]))
+    for result in results:
+        print("\n".join(text_summary(result)) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 0.9, e.g. 0.2; got {text!r}") from None
+    if not 0.0 <= value <= 0.9:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 0.9, e.g. 0.2; got {text!r}")
+    return value
+
+
+def _shares(text: str) -> tuple[float, ...]:
+    return tuple(sorted({_share(v) for v in split_values(text) if v}))
+
+
+# --------------------------------------------------------------------------------------------------
 # The parser
 
 
@@ -389,6 +483,8 @@ examples:
   {PROG} plot huber mae mse
   {PROG} plot focal --sweep gamma=0,0.5,1,2,5
   {PROG} recommend data.csv --target price
+  {PROG} compare regression --outliers 0.2
+  {PROG} tour --quick
 
 '{PROG} COMMAND --help' describes each command."""
 
@@ -444,6 +540,48 @@ examples:
   {PROG} recommend y.npy"""
 
 
+COMPARE_EPILOG = f"""\
+TASK is one of: regression, binary, imbalanced, multiclass, segmentation, autoencoder, gan,
+embedding. Each loss trains the same model (the same initial weights per seed) and is scored on
+held-out data with metrics that do not depend on the loss; the report gives mean ± std over the
+seeds, names the winner, says where the difference is within noise, and which claims of the seed
+articles the numbers confirm. LOSSES are loss names or aliases the task can train (default: all).
+
+--data FILE --target COLUMN trains the regression, binary or multiclass models on a CSV file:
+its numeric columns are the features, COLUMN the target, and the losses are those '{PROG}
+recommend' suggests plus the task's usual ones.
+
+The folder DIR (default {PROG}-compare-TASK) receives report.html, results.json and the plots as PNG;
+an existing report is kept unless --force is given.
+
+examples:
+  {PROG} compare regression --outliers 0.2 --sweep 0,0.1,0.2,0.3
+  {PROG} compare imbalanced --losses bce,focal --seeds 5
+  {PROG} compare multiclass --quick --out /tmp/mc
+  {PROG} compare binary --data patients.csv --target sick"""
+
+TOUR_EPILOG = f"""\
+Runs every task of '{PROG} compare' with its default losses and writes one report with a section
+per family into DIR (default {PROG}-tour). --quick trains shorter, on two seeds: a smoke run.
+
+examples:
+  {PROG} tour
+  {PROG} tour --quick --out /tmp/tour --force"""
+
+
+def _run_options(parser: argparse.ArgumentParser, default_out: str | None) -> None:
+    """The options compare and tour share."""
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and seeds: a smoke run")
+    parser.add_argument("--epochs", type=_count, metavar="N", help="epochs per run (default: the task's)")
+    parser.add_argument("--seeds", type=_count, metavar="K",
+                        help=f"runs per loss, seeds S..S+K-1 (default {SEEDS}, {QUICK_SEEDS} with --quick)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="the first seed; it also fixes the data split")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
+    parser.add_argument("-o", "--out", metavar="DIR", default=default_out,
+                        help=f"the report's folder (default {default_out or PROG + '-compare-TASK'})")
+    parser.add_argument("-f", "--force", action="store_true", help="overwrite the report in DIR")
+
+
 def _subparser(commands: Any, name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=summary, description=summary[0].upper() + summary[1:] + ".", epilog=epilog,
@@ -484,6 +622,23 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("data", metavar="DATA", help="the data file")
     recommend.add_argument("--target", metavar="COLUMN", help="the target column(s); optional for a single column")
     recommend.set_defaults(parser=recommend, handler=_recommend)
+
+    compare = _subparser(commands, "compare", "train a model once per loss and seed, and report the difference",
+                         COMPARE_EPILOG)
+    compare.add_argument("task", metavar="TASK", help="the task: regression, binary, imbalanced, ...")
+    compare.add_argument("--losses", metavar="A,B,...", help="the losses to compare (default: the task's)")
+    compare.add_argument("--data", metavar="FILE", help="a CSV file to train on instead of the built-in data")
+    compare.add_argument("--target", metavar="COLUMN", help="the target column of FILE")
+    compare.add_argument("--outliers", type=_share, metavar="SHARE",
+                         help="regression: share of corrupted training targets (default 0.1)")
+    compare.add_argument("--sweep", type=_shares, metavar="S1,S2,...",
+                         help="regression: outlier shares to sweep (default 0,0.1,0.2,0.3; none with --quick)")
+    _run_options(compare, None)
+    compare.set_defaults(parser=compare, handler=_compare)
+
+    tour = _subparser(commands, "tour", "run every task of compare and write one report", TOUR_EPILOG)
+    _run_options(tour, f"{PROG}-tour")
+    tour.set_defaults(parser=tour, handler=_tour)
     return parser
 
 
@@ -496,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
             args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as done:  # --help, --version, or a usage error already printed
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in the lab's reports
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -1,4 +1,4 @@
-"""Every losskit loss on real data: ``python -m losskit.demo`` (what ``make demo`` runs).
+"""Every losskit loss on real data: ``python -m losskit.demo``, and the appendix of ``losskit tour``'s report.
 
 For three scikit-learn data sets shipped with the library (nothing is downloaded) it fits a model
 on a train split and scores it, and a baseline that ignores what the model learns from, on the test
