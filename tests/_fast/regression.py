@@ -20,6 +20,13 @@ def _wide(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Ten
     return (torch.tensor(target + r, dtype=dtype), torch.tensor(target, dtype=dtype)), {}
 
 
+def _blocks(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
+    """Residuals from 1e-9 to 1e3 over 2.3 blocks of the log-cosh kernel: the last one shorter."""
+    r = 10.0 ** rng.uniform(-9, 3, size=(3, 50_000)) * rng.choice([-1.0, 1.0], size=(3, 50_000))
+    target = rng.normal(size=(3, 50_000))
+    return (torch.tensor(target + r, dtype=dtype), torch.tensor(target, dtype=dtype)), {}
+
+
 def _quantile(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
     """A high quantile, with exact ties (where the subgradient is 1/2 - q)."""
     (pred, target), _ = _real(rng, dtype)
@@ -39,6 +46,7 @@ CASES = [
     FastCase("huber", _real),
     FastCase("log_cosh", _real),
     FastCase("log_cosh", _wide),
+    FastCase("log_cosh", _blocks),
     FastCase("quantile", _real),
     FastCase("quantile", _quantile),
     FastCase("quantile", _low_quantile),

@@ -51,23 +51,52 @@ def huber(pred: Any, target: Any, *, delta: float = 1.0, weight: Any = None, red
     return _target_checked(F.huber_loss(pred, target, reduction=reduction, delta=delta), target)
 
 
+_BLOCK = 1 << 16
+"""Elements per block of the log-cosh kernel (256 KiB of float32): its temporaries stay in the cache
+and are reused from block to block, where fresh tensors of the input's size would cost their page
+faults on every call."""
+
+
+def _log_cosh_block(r: Tensor, grad: Tensor, loss: Tensor, a: Tensor, m: Tensor, t: Tensor, small: Tensor) -> None:
+    """The loss and gradient of a block of residuals ``r`` into ``loss`` and ``grad``; ``r``, ``a``,
+    ``m``, ``t`` and ``small`` are overwritten.
+
+    Both of the reference's forms (see losskit.log_cosh) and tanh from one m = expm1(-2|r|):
+    sinh(|r|)^2 = m^2 / (4 (1 + m)), log(cosh r) = |r| + log1p(m / 2) and tanh|r| = -m / (2 + m),
+    each to full relative precision: three transcendental functions instead of five.
+    """
+    torch.abs(r, out=a)
+    torch.mul(a, -2.0, out=m).expm1_()
+    torch.div(m, torch.add(m, 2.0, out=t), out=grad).neg_().copysign_(r)
+    torch.lt(a, 1.0, out=small)
+    near = torch.div(torch.mul(m, m, out=r), torch.add(m, 1.0, out=t).mul_(4.0), out=t).log1p_().mul_(0.5)
+    far = m.mul_(0.5).log1p_().add_(a)
+    torch.where(small, near, far, out=loss)
+
+
 def _log_cosh_kernel(pred: Tensor, target: Tensor, *, reduction: str) -> tuple[Tensor, tuple[Tensor]]:
-    # Both of the reference's forms (see losskit.log_cosh) and tanh from one m = expm1(-2|r|):
-    # sinh(|r|)^2 = m^2 / (4 (1 + m)), log(cosh r) = |r| + log1p(m / 2) and tanh|r| = -m / (2 + m),
-    # each to full relative precision: two transcendental functions instead of five.
-    r = pred - target
-    a = r.abs()
-    m = torch.mul(a, -2.0).expm1_()
-    grad = torch.div(m, m.add(2.0)).neg_().copysign_(r)
-    small = a < 1.0
-    near = torch.mul(m, m).div_(m.add(1.0).mul_(4.0)).log1p_().mul_(0.5)
-    far = torch.mul(m, 0.5).log1p_().add_(a)
-    loss = torch.where(small, near, far)
-    if reduction == "none":
+    n = pred.numel()
+    grad = torch.empty(pred.shape, dtype=pred.dtype, device=pred.device)
+    loss = torch.empty_like(grad) if reduction == "none" else None
+    # one block while torch.compile traces: inductor fuses the operations into one loop anyway
+    size = n if torch.compiler.is_compiling() else min(_BLOCK, n)
+    r, a, m, t, out = torch.empty((5, size), dtype=pred.dtype, device=pred.device).unbind()
+    small = torch.empty(size, dtype=torch.bool, device=pred.device)
+    x, y, flat_grad = pred.reshape(-1), target.reshape(-1), grad.view(-1)
+    flat_loss = None if loss is None else loss.view(-1)
+    total = pred.new_zeros(())
+    for start in range(0, n, size):
+        block, k = slice(start, start + size), min(size, n - start)
+        part = out[:k] if flat_loss is None else flat_loss[block]
+        _log_cosh_block(torch.sub(x[block], y[block], out=r[:k]), flat_grad[block], part, a[:k], m[:k], t[:k],
+                        small[:k])
+        if flat_loss is None:
+            total += part.sum()
+    if loss is not None:
         return loss, (grad,)
     if reduction == "sum":
-        return loss.sum(), (grad,)
-    return loss.mean(), (grad.div_(loss.numel()),)
+        return total, (grad,)
+    return total / n, (grad.div_(n),)
 
 
 def log_cosh(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
