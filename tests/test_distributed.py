@@ -8,6 +8,7 @@ difference of each; the tests read them.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -253,7 +254,7 @@ def _difference(case: str, rank: int) -> float:
     loss = ranks(model, rank)
     alone = _model(case)
     expected = single(alone, rank)
-    diffs = [abs(float(loss) - float(expected))]
+    diffs = [abs(float(loss.detach() - expected.detach()))]
     for p, q in zip(model.module.parameters(), alone.parameters(), strict=True):
         assert p.grad is not None and q.grad is not None
         diffs.append(float((p.grad - q.grad).abs().max()))
@@ -303,28 +304,46 @@ def test_mean_parts_are_the_sum_and_the_denominator_of_the_mean(case: Case, back
     np.testing.assert_allclose(to_numpy(total) / to_numpy(count), mean, rtol=1e-13)
 
 
-def test_mean_parts_keep_the_torch_fast_paths_that_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    import losskit.torch._classification as fast
+@pytest.fixture
+def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The losses whose torch fast path computed the result while counting."""
+    from losskit._core.dispatch import FAST
 
-    taken: list[str] = []
-    original = fast.sparse_categorical_cross_entropy
+    calls: list[str] = []
+    for name in ("sparse_categorical_cross_entropy", "linear_cross_entropy"):
+        module = importlib.import_module(f"losskit.torch.{FAST[name][0]}")
+        fast = getattr(module, name)
 
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        out = original(*args, **kwargs)
-        taken.append("fast" if out is not NotImplemented else "declined")
-        return out
+        def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
+            out = _fast(*args, **kwargs)
+            if out is not NotImplemented:
+                calls.append(_name)
+            return out
 
-    monkeypatch.setattr(fast, "sparse_categorical_cross_entropy", spy)
-    logits = torch.randn(6, 4, dtype=DTYPE, requires_grad=True)
+        monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+def test_mean_parts_keep_the_torch_fast_paths_that_count(taken: list[str]) -> None:
+    hidden = torch.randn(6, 3, dtype=DTYPE, requires_grad=True)
+    classifier = torch.randn(4, 3, dtype=DTYPE)
     labels = torch.tensor([0, 1, -100, 3, -100, 2])
-    total, count = losskit.mean_parts(losskit.sparse_categorical_cross_entropy, logits, labels, from_logits=True)
-    assert taken == ["fast"] and float(count) == 4.0
-    # every label ignored: the parts are 0 and 0, and the global mean is 0 with gradient 0
+    _, count = losskit.mean_parts(losskit.sparse_categorical_cross_entropy, hidden @ classifier.T, labels,
+                                  from_logits=True)
+    assert float(count) == 4.0
+    _, count = losskit.mean_parts(losskit.linear_cross_entropy, hidden, classifier, labels,
+                                  class_weight=torch.tensor([1.0, 2.0, 0.5, 3.0], dtype=DTYPE))
+    assert float(count) == 6.5
+    assert taken == ["sparse_categorical_cross_entropy", "linear_cross_entropy"]
+
+
+def test_every_token_ignored_on_every_rank_gives_0_and_gradient_0() -> None:
+    logits = torch.randn(6, 4, dtype=DTYPE, requires_grad=True)
     total, count = losskit.mean_parts(losskit.sparse_categorical_cross_entropy, logits, torch.full((6,), -100),
                                       from_logits=True)
     loss = global_mean(total, count)
     loss.backward()
-    assert float(loss) == 0.0 and float(count) == 0.0
+    assert float(loss.detach()) == 0.0 and float(count) == 0.0
     assert logits.grad is not None and not logits.grad.any()
 
 
@@ -362,15 +381,16 @@ def test_global_mean_names_its_bad_arguments() -> None:
 
 
 def test_compiled_step_with_the_global_mean_equals_eager() -> None:
-    def step(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         total, count = losskit.mean_parts(losskit.sparse_categorical_cross_entropy, logits, labels,
                                           from_logits=True, label_smoothing=0.1)
-        loss = global_mean(total, count)
-        (grad,) = torch.autograd.grad(loss, logits)
-        return loss, grad
+        return global_mean(total, count)
 
     logits = torch.randn(7, 4, dtype=DTYPE, requires_grad=True)
     labels = torch.tensor([0, -100, 3, 1, -100, 2, 2])
-    compiled = torch.compile(step, fullgraph=True)
-    for got, want in zip(compiled(logits, labels), step(logits, labels), strict=True):
+    results = []
+    for fn in (step, torch.compile(step, fullgraph=True)):
+        loss = fn(logits, labels)
+        results.append((loss.detach(), *torch.autograd.grad(loss, logits)))
+    for got, want in zip(*results, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-15)

@@ -159,6 +159,25 @@ def all_gather_with_grad(x: Tensor, group: Any = None) -> Tensor:
         raise ValueError("x must have a first axis to gather along, got a 0-d tensor")
     if world_size(group) == 1:
         return x
-    from torch.distributed.nn.functional import all_gather
+    out: Tensor = _AllGather.apply(x, group)  # type: ignore[no-untyped-call]
+    return out
 
-    return torch.cat(all_gather(x, group=dist.group.WORLD if group is None else group))  # type: ignore[no-untyped-call]
+
+class _AllGather(torch.autograd.Function):
+    """``torch.distributed.nn.functional.all_gather`` (deprecated in torch 2.13) as one tensor."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, group: Any) -> Tensor:
+        ctx.group = group
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size(group))]
+        dist.all_gather(parts, x.contiguous(), group=group)
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        # The adjoint of a gather is a reduce-scatter: the sum over the ranks of their gradients of this
+        # rank's rows. An all-reduce and a slice, which gloo also has (it has no reduce-scatter).
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, group=ctx.group)
+        rows = grad.shape[0] // dist.get_world_size(ctx.group)
+        return grad.narrow(0, dist.get_rank(ctx.group) * rows, rows), None
