@@ -16,8 +16,8 @@ from _cases import CASES, Case
 from conftest import BACKENDS, Backend, to_numpy
 
 REDUCTIONS = ("none", "mean", "sum")
-UTILITIES = {"Cost", "CostParts", "catalog", "checks", "gan_minimax_value", "get", "gradient_penalty", "info", "names",
-             "r1_penalty", "recommend", "set_checks"}
+UTILITIES = {"Cost", "CostParts", "catalog", "checks", "gan_minimax_value", "get", "gradient_penalty", "info",
+             "mean_parts", "names", "r1_penalty", "recommend", "set_checks"}
 
 
 def test_every_public_loss_is_registered_and_has_a_case() -> None:

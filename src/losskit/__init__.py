@@ -5,6 +5,7 @@ A *loss* is the error of one example (``reduction="none"``); a *cost* aggregates
 """
 
 from ._core.checks import checks, set_checks
+from ._core.reduction import mean_parts
 from ._core.registry import get, names
 from .autoencoder import gaussian_kl, js_divergence, kl_divergence, reconstruction
 from .catalog import catalog, info
@@ -57,6 +58,7 @@ __all__ = [
     "linear_cross_entropy",
     "log_cosh",
     "mae",
+    "mean_parts",
     "mse",
     "multiclass_hinge",
     "names",

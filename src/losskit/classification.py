@@ -139,7 +139,7 @@ def categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool =
 
 
 @register("sparse_cce", "sparse_categorical_crossentropy", "softmax_cross_entropy_with_integer_labels")
-@fast_path("_classification")
+@fast_path("_classification", counts=True)
 def sparse_categorical_cross_entropy(pred: Array, target: Array, *, from_logits: bool = False,
                                      axis: int = -1, class_weight: Array | None = None,
                                      ignore_index: int | None = -100, label_smoothing: float = 0.0,

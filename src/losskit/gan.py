@@ -23,6 +23,7 @@ from ._core.backend import Array, Namespace
 from ._core.dispatch import fast_path
 from ._core.inputs import Call, gather
 from ._core.primitives import log_sigmoid, safe_sqrt, softplus
+from ._core.reduction import is_counting
 from ._core.registry import register
 
 __all__ = ["gan_discriminator_loss", "gan_generator_loss", "gan_minimax_value", "gradient_penalty", "r1_penalty"]
@@ -58,6 +59,9 @@ def _two_terms(call: Call, on_real: Array, on_fake: Array) -> Array:
                          f"same shape, got {shapes}")
     xp = call.xp
     if call.reduction == "sum":
+        if is_counting():
+            raise ValueError(f"mean_parts needs real and fake of the same shape, got {shapes}: the mean of batches "
+                             f"of different sizes is the sum of two means, not one total over one count")
         return xp.sum(on_real) + xp.sum(on_fake)
     # An empty batch contributes a mean of 0, the library's convention.
     return xp.sum(on_real) / max(_size(on_real), 1) + xp.sum(on_fake) / max(_size(on_fake), 1)

@@ -63,7 +63,7 @@ def _shapes(hidden: Array, classifier: Array, bias: Array | None, labels: Array)
 
 
 @register("fused_linear_cross_entropy", "cut_cross_entropy", "lm_head_cross_entropy")
-@fast_path("_language")
+@fast_path("_language", counts=True)
 def linear_cross_entropy(hidden: Array, classifier: Array, labels: Array, *, bias: Array | None = None,
                          class_weight: Array | None = None, ignore_index: int | None = -100,
                          label_smoothing: float = 0.0, softcap: float | None = None, z_loss: float = 0.0,
@@ -88,10 +88,10 @@ def linear_cross_entropy(hidden: Array, classifier: Array, labels: Array, *, bia
     ``reduction="none"``, the backward call forms each chunk's logits again: four). The reference
     path (other backends, float16/bfloat16, a double backward) forms all logits.
 
-    For a mean over data-parallel ranks, all-reduce ``reduction="sum"`` and the count
-    :math:`\sum_i u_i\, w_{y_i}` over the kept tokens (the number of tokens whose label is not
-    ``ignore_index``, without ``weight`` and ``class_weight``), then divide: that is ``"mean"`` of
-    the whole global batch.
+    For a mean over data-parallel ranks or micro-batches, :func:`losskit.mean_parts` returns the
+    ``"sum"`` (by the fast path) and the count :math:`\sum_i u_i\, w_{y_i}` over the kept tokens,
+    and :func:`losskit.torch.distributed.global_mean` divides the sums over the ranks
+    (``docs/conventions.md``, "Distributed training and gradient accumulation").
 
     Args:
       hidden: ``(..., H)`` hidden states, one per token.

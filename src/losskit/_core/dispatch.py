@@ -7,6 +7,9 @@ of the reference: on torch inputs it is tried first and may decline (return ``No
 for any argument it does not handle, which then goes to the reference path -- so errors, rare
 options and other backends behave exactly as before. ``losskit.reference.<name>`` always runs the
 reference path.
+
+While :func:`losskit.mean_parts` counts (:func:`losskit._core.reduction.counting`), only the fast
+paths declared with ``counts=True`` take a call: they record the count of their ``"sum"``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from .reduction import is_counting
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,10 +33,12 @@ def _is_torch(x: Any) -> bool:
     return type(x).__module__.split(".", 1)[0] == "torch"
 
 
-def fast_path(module: str, name: str | None = None) -> Callable[[F], F]:
+def fast_path(module: str, name: str | None = None, *, counts: bool = False) -> Callable[[F], F]:
     """Try ``losskit.torch.<module>.<name>`` (default: the loss's own name) first on torch tensors.
 
     The fast module is imported at the first torch call, so importing losskit never imports torch.
+    ``counts=True``: the fast path records the count of a ``"sum"`` while one is being counted
+    (:func:`losskit._core.reduction.record`); without it the reference path takes those calls.
     """
 
     def decorate(reference: F) -> F:
@@ -42,7 +49,7 @@ def fast_path(module: str, name: str | None = None) -> Callable[[F], F]:
 
         @functools.wraps(reference)
         def loss(*args: Any, **kwargs: Any) -> Any:
-            if args and _is_torch(args[0]):
+            if args and _is_torch(args[0]) and (counts or not is_counting()):
                 # An import statement, not importlib: torch.compile(fullgraph=True) traces through it.
                 from .. import torch as torch_layer
 

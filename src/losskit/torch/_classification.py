@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .._core import checks, classes
+from .._core import reduction as reducing
 from .._core.primitives import lookup
 from ._fused import FLOATS, _reference_grads, fused, plain_pair
 
@@ -374,18 +375,26 @@ def sparse_categorical_cross_entropy(pred: Any, target: Any, *, from_logits: boo
                            reduction="none" if reduction == "none" else "sum", label_smoothing=smoothing)
     if pred.ndim == 1:
         loss = loss.squeeze(0)
-    if reduction != "mean":
+    if reduction == "none" or (reduction == "sum" and not reducing.is_counting()):
         return loss
+    count = _kept_weight(target, keep, class_weight, loss.dtype)
+    if reduction == "sum":
+        reducing.record(xp, count, loss)
+        return loss
+    if isinstance(count, int):
+        return loss / count
     # torch's "mean" is NaN when every label is ignored; losskit's is 0 (docs/conventions.md).
-    if class_weight is None:
-        if keep is None:
-            return loss / target.numel()
-        count = keep.sum().to(loss.dtype)
-    else:
-        safe = target if keep is None else torch.where(keep, target, torch.zeros_like(target))
-        shares = lookup(xp, class_weight, safe)
-        count = (shares if keep is None else shares * keep).sum()
     return loss / torch.where(count == 0, torch.ones_like(count), count)
+
+
+def _kept_weight(target: Tensor, keep: Tensor | None, class_weight: Tensor | None, dtype: torch.dtype) -> Tensor | int:
+    """The denominator of ``"mean"``: the class weights of the kept labels, or their number."""
+    if class_weight is None:
+        return target.numel() if keep is None else keep.sum().to(dtype)
+    safe = target if keep is None else torch.where(keep, target, torch.zeros_like(target))
+    shares = lookup(xp, class_weight, safe)
+    count: Tensor = (shares if keep is None else shares * keep).sum()
+    return count
 
 
 # ---------------------------------------------------------------- hinge losses

@@ -28,6 +28,7 @@ import array_api_compat.torch as xp
 import torch
 
 from .._core import checks, classes
+from .._core import reduction as reducing
 from .._core.dispatch import REFERENCE
 from ..language import chunk_rows, softcap_value, z_loss_value
 from ._fused import FLOATS
@@ -65,14 +66,18 @@ class _Batch:
     shape: tuple[int, ...]
     """The labels' shape: the shape of a ``"none"`` loss."""
 
-    def count(self) -> Tensor:
-        """The denominator of ``"mean"``: the total weight of the kept tokens, 1 where it is 0."""
+    def kept_weight(self) -> Tensor:
+        """The total weight of the kept tokens: what ``"mean"`` divides by."""
         share = self.hidden.new_ones(self.labels.shape) if self.class_weight is None else self.class_weight[self.labels]
         if self.keep is not None:
             share = share * self.keep
         if self.weight is not None:
             share = share * self.weight
-        total = share.sum()
+        return share.sum()
+
+    def count(self) -> Tensor:
+        """The denominator of ``"mean"``: :meth:`kept_weight`, 1 where it is 0."""
+        total = self.kept_weight()
         return torch.where(total == 0, torch.ones_like(total), total)
 
 
@@ -319,6 +324,9 @@ def linear_cross_entropy(hidden: Any, classifier: Any, labels: Any, *, bias: Any
         return NotImplemented  # no int64 label can equal it, and torch refuses to compare
     if _invalid(labels, classifier.shape[0], ignore, class_weight, weight):
         return NotImplemented
+    if reduction == "sum" and reducing.is_counting():
+        count = _batch(hidden, classifier, bias, labels, class_weight, weight, ignore).kept_weight()
+        reducing.record(xp, count, count)
     options = _Options(ignore, smoothing, cap, z, chunk_size, rows, reduction)
     needs = (hidden.requires_grad, classifier.requires_grad, bias is not None and bias.requires_grad)
     if not (grad_on and any(needs)):
