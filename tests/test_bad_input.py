@@ -156,3 +156,120 @@ def test_nan_in_pred_propagates() -> None:
     out = lk.mse(np.array([np.nan, 1.0]), np.array([0.0, 1.0]), reduction="none")
     assert np.isnan(out[0]) and out[1] == 0.0
     assert np.isnan(lk.sparse_categorical_cross_entropy(np.array([[np.nan, 0.0]]), np.array([0]), from_logits=True))
+
+
+# ---------------------------------------------------------------- under torch.compile
+
+def _t(*values: Any, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.tensor(values, dtype=dtype)
+
+
+_LOGITS = torch.tensor([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0]])
+_PROBS = torch.tensor([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+_EMBEDDINGS = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+_MAPS = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(1))
+
+# (id, loss of (pred, target), pred, a valid target, an invalid target of the same shape and dtype,
+# pattern of both errors): torch's fast paths and reference paths alike
+COMPILED: list[tuple[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor,
+                     torch.Tensor, str]] = [
+    ("mse nan target", lambda p, t: lk.mse(p, t), _t(0.2, 0.5, 0.9), _t(0.0, 1.0, 1.0), _t(0.0, float("nan"), 1.0),
+     "target must be finite"),
+    ("log_cosh inf target", lambda p, t: lk.log_cosh(p, t), _t(0.2, 0.5, 0.9), _t(0.0, 1.0, 1.0),
+     _t(0.0, float("inf"), 1.0), "target must be finite"),
+    ("bce target 2", lambda p, t: lk.binary_cross_entropy(p, t, from_logits=True), _t(0.2, -0.5, 0.9),
+     _t(0.0, 1.0, 1.0), _t(0.0, 2.0, 1.0), r"target must lie in \[0, 1\]"),
+    ("bce smoothed target -1", lambda p, t: lk.binary_cross_entropy(p, t, from_logits=True, label_smoothing=0.1),
+     _t(0.2, -0.5, 0.9), _t(0.0, 1.0, 1.0), _t(0.0, -1.0, 1.0), r"target must lie in \[0, 1\]"),
+    ("bce probabilities above 1", lambda p, t: lk.binary_cross_entropy(t, p), _t(0.0, 1.0, 1.0), _t(0.2, 0.5, 0.9),
+     _t(0.2, 1.5, 0.9), r"pred must lie in \[0, 1\].*from_logits=True"),
+    ("bce pos_weight negative", lambda p, t: lk.binary_cross_entropy(p, torch.ones(3), from_logits=True, pos_weight=t),
+     _t(0.2, -0.5, 0.9), _t(1.0, 2.0, 1.0), _t(1.0, -2.0, 1.0), "pos_weight must be finite and non-negative"),
+    ("weight negative", lambda p, t: lk.mae(p, torch.zeros(3), weight=t), _t(0.2, -0.5, 0.9), _t(1.0, 2.0, 1.0),
+     _t(1.0, -2.0, 1.0), "weight must be finite and non-negative"),
+    ("focal target 2", lambda p, t: lk.focal(p, t, from_logits=True), _t(0.2, -0.5, 0.9), _t(0.0, 1.0, 1.0),
+     _t(0.0, 2.0, 1.0), r"target must lie in \[0, 1\]"),
+    ("hinge labels 0.5", lambda p, t: lk.hinge(p, t), _t(0.2, -0.5, 0.9), _t(-1.0, 1.0, 1.0), _t(-1.0, 0.5, 1.0),
+     r"target must hold labels in \{-1, \+1\} or in \{0, 1\}"),
+    ("squared hinge labels 0 and -1", lambda p, t: lk.squared_hinge(p, t), _t(0.2, -0.5, 0.9), _t(-1.0, 1.0, 1.0),
+     _t(-1.0, 0.0, 1.0), r"target must hold labels in \{-1, \+1\}"),
+    ("cce soft target 2", lambda p, t: lk.categorical_cross_entropy(p, t, from_logits=True), _LOGITS,
+     _PROBS, _PROBS * 2, r"target must lie in \[0, 1\]"),
+    ("cce probabilities not summing to 1", lambda p, t: lk.categorical_cross_entropy(t, p), _PROBS, _PROBS,
+     _PROBS * 0.5, "must sum to 1 along axis 1"),
+    ("sparse ce label 3", lambda p, t: lk.sparse_categorical_cross_entropy(p, t, from_logits=True), _LOGITS,
+     _t(1, 2, dtype=torch.int64), _t(1, 3, dtype=torch.int64), r"target holds class labels in \[0, 3\)"),
+    ("sparse ce label -1", lambda p, t: lk.sparse_categorical_cross_entropy(p, t, from_logits=True,
+                                                                             label_smoothing=0.1),
+     _LOGITS, _t(-100, 2, dtype=torch.int64), _t(-1, 2, dtype=torch.int64),
+     r"target holds class labels in \[0, 3\) or ignore_index=-100"),
+    ("sparse ce class_weight negative", lambda p, t: lk.sparse_categorical_cross_entropy(
+        _LOGITS, torch.tensor([0, 1]), from_logits=True, class_weight=t), _LOGITS, _t(1.0, 1.0, 2.0),
+     _t(1.0, -1.0, 2.0), "class_weight must be finite and non-negative"),
+    ("sparse focal label 3", lambda p, t: lk.sparse_categorical_focal(p, t, from_logits=True), _LOGITS,
+     _t(1, 2, dtype=torch.int64), _t(3, 2, dtype=torch.int64), r"target holds class labels in \[0, 3\)"),
+    ("categorical focal target 2", lambda p, t: lk.categorical_focal(p, t, from_logits=True), _LOGITS, _PROBS,
+     _PROBS * 2, r"target must lie in \[0, 1\]"),
+    ("multiclass hinge label 3", lambda p, t: lk.multiclass_hinge(p, t, kind="weston_watkins"), _LOGITS,
+     _t(1, 2, dtype=torch.int64), _t(1, 3, dtype=torch.int64), r"target holds class labels in \[0, 3\)"),
+    ("crammer-singer label -1", lambda p, t: lk.multiclass_hinge(p, t), _LOGITS, _t(1, 2, dtype=torch.int64),
+     _t(-1, 2, dtype=torch.int64), r"target holds class labels in \[0, 3\)"),
+    ("linear ce label 5", lambda p, t: lk.linear_cross_entropy(p, _LOGITS, t), _LOGITS, _t(1, 0, dtype=torch.int64),
+     _t(1, 5, dtype=torch.int64), r"target holds class labels in \[0, 2\)"),
+    ("dice target 2", lambda p, t: lk.dice(p, t, from_logits=True), _MAPS, (_MAPS > 0).float(), (_MAPS > 0) * 2.0,
+     r"target must lie in \[0, 1\]"),
+    ("dice label 3", lambda p, t: lk.dice(p, t, from_logits=True, mode="multiclass"), _MAPS,
+     torch.zeros(2, 4, 4, dtype=torch.int64), torch.full((2, 4, 4), 3), r"target holds class labels in \[0, 3\)"),
+    ("tversky target -1", lambda p, t: lk.tversky(p, t, from_logits=True), _MAPS, (_MAPS > 0).float(),
+     -(_MAPS > 0).float(), r"target must lie in \[0, 1\]"),
+    ("dice_bce target 2", lambda p, t: lk.dice_bce(p, t, from_logits=True), _MAPS, (_MAPS > 0).float(),
+     (_MAPS > 0) * 2.0, r"target must lie in \[0, 1\]"),
+    ("kl target not summing to 1", lambda p, t: lk.kl_divergence(p, t), _PROBS, _PROBS.flip(1), _PROBS * 0.5,
+     "target must sum to 1"),
+    ("kl log target above 0", lambda p, t: lk.kl_divergence(p, t, log_target=True), _PROBS, _PROBS.log(),
+     -_PROBS.log(), r"target holds log-probabilities \(log_target=True\), which are <= 0"),
+    ("js pred outside [0, 1]", lambda p, t: lk.js_divergence(t, p), _PROBS, _PROBS.flip(1), _PROBS * 2 - 0.5,
+     r"pred must lie in \[0, 1\]"),
+    ("contrastive same 2", lambda p, t: lk.contrastive(p, p.flip(0), t), _EMBEDDINGS, _t(0.0, 1.0, 1.0, 0.0),
+     _t(0.0, 2.0, 1.0, 0.0), "same must hold 0 or 1"),
+    ("batch_triplet one class", lambda p, t: lk.batch_triplet(p, t), _EMBEDDINGS,
+     _t(0, 0, 1, 1, dtype=torch.int64), _t(2, 2, 2, 2, dtype=torch.int64), "labels hold a single class"),
+    ("info_nce no positive pair", lambda p, t: lk.info_nce(p, t), _EMBEDDINGS, _t(0, 0, 1, 1, dtype=torch.int64),
+     _t(0, 1, 2, 3, dtype=torch.int64), "labels hold no two embeddings of one class"),
+]
+
+
+@pytest.mark.parametrize(("loss", "pred", "good", "bad", "pattern"), [case[1:] for case in COMPILED],
+                         ids=[case[0] for case in COMPILED])
+def test_compiled_bad_call_raises_as_eager(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                                           pred: torch.Tensor, good: torch.Tensor, bad: torch.Tensor,
+                                           pattern: str) -> None:
+    """Under ``torch.compile(fullgraph=True)`` a value check is an assertion compiled into the graph:
+    the compiled step raises ``RuntimeError`` with eager's message (less the value found), where eager
+    raises ``ValueError``; a valid call through the same compiled graph gives eager's numbers."""
+    pred = pred.clone().requires_grad_(pred.is_floating_point())
+    with pytest.raises(ValueError, match=pattern):
+        loss(pred, bad)
+    torch._dynamo.reset()
+    compiled = torch.compile(loss, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(pred, good), loss(pred, good), rtol=1e-6, atol=1e-7)
+    with pytest.raises(RuntimeError, match=pattern):
+        compiled(pred, bad)
+
+
+def test_compiled_checks_off_compile_no_assertion() -> None:
+    """``set_checks(False)`` is the documented way to a graph without the assertions' passes."""
+    torch._dynamo.reset()
+    with lk.checks(False):
+        compiled = torch.compile(lambda p, t: lk.binary_cross_entropy(p, t, from_logits=True), fullgraph=True,
+                                 backend="aot_eager")
+        assert torch.isfinite(compiled(_t(0.2, -0.5, 0.9), _t(0.0, 2.0, 1.0)))
+
+
+def test_inductor_raises_the_named_error() -> None:
+    """The assertion survives inductor's code generation (C++ on the CPU)."""
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda p, t: lk.binary_cross_entropy(p, t, from_logits=True), fullgraph=True)
+    assert torch.isfinite(compiled(_t(0.2, -0.5, 0.9), _t(0.0, 1.0, 1.0)))
+    with pytest.raises(RuntimeError, match=r"target must lie in \[0, 1\]"):
+        compiled(_t(0.2, -0.5, 0.9), _t(0.0, 2.0, 1.0))

@@ -99,7 +99,7 @@ def _distribution(call: Call, x: Array, axis: int, name: str, is_log: bool) -> t
     flag = "log_pred" if name == "pred" else "log_target"
     if is_log:
         bad = ~(x <= 0.0)
-        if checks.any_true(xp, bad):
+        if checks.any_true(xp, bad, f"{name} holds log-probabilities ({flag}=True), which are <= 0"):
             raise ValueError(f"{name} holds log-probabilities ({flag}=True), which are <= 0; "
                              f"found {checks.first(xp, x, bad)}")
         p = xp.exp(x)

@@ -218,7 +218,7 @@ def _signed_labels(a: Inputs) -> Array:
     y = a.target
     binary = xp.all((y == 0) | (y == 1))
     signed = xp.all((y == -1) | (y == 1))
-    if checks.any_true(xp, ~(binary | signed)):
+    if checks.any_true(xp, ~(binary | signed), "target must hold labels in {-1, +1} or in {0, 1}"):
         bad = ~((y == 0) | (y == 1) | (y == -1))
         found = f"found {checks.first(xp, y, bad)}" if checks.any_true(xp, bad) else "found both 0 and -1"
         raise ValueError(f"target must hold labels in {{-1, +1}} or in {{0, 1}}; {found}")

@@ -103,8 +103,9 @@ def _pairs(call: Call, labels: Array, n: int) -> tuple[Array, Array]:
 
 
 def _need_positive_pair(xp: Namespace, positive: Array, loss: str) -> None:
-    if checks.any_true(xp, ~xp.any(positive)):
-        raise ValueError(f"labels hold no two embeddings of one class: {loss} needs a positive pair in the batch")
+    message = f"labels hold no two embeddings of one class: {loss} needs a positive pair in the batch"
+    if checks.any_true(xp, ~xp.any(positive), message):
+        raise ValueError(message)
 
 
 def _empty(call: Call, x: Array) -> Array:
@@ -251,8 +252,9 @@ def batch_triplet(embeddings: Array, labels: Array, *, margin: float = 0.2, mini
         return _empty(call, x)
     xp = call.xp
     _need_positive_pair(xp, positive, "batch_triplet")
-    if checks.any_true(xp, ~xp.any(negative)):
-        raise ValueError("labels hold a single class: batch_triplet needs a negative (a second class) in the batch")
+    message = "labels hold a single class: batch_triplet needs a negative (a second class) in the batch"
+    if checks.any_true(xp, ~xp.any(negative), message):
+        raise ValueError(message)
     d = _distance_matrix(call, x, kind)
     if mine == "hard":
         zero = xp.zeros_like(d)
@@ -328,7 +330,7 @@ def contrastive(x1: Array, x2: Array, same: Array, *, margin: float = 1.0, dista
         )
     if s.dtype != xp.bool:
         bad = ~((s == 0) | (s == 1))
-        if checks.any_true(xp, bad):
+        if checks.any_true(xp, bad, "same must hold 0 or 1 (or booleans)"):
             raise ValueError(f"same must hold 0 or 1 (or booleans), found {checks.first(xp, s, bad)}")
     s = xp.astype(s, call.dtype)
     d = _paired(xp, a, b, kind, 0.0, _cosine_floor(call))

@@ -149,7 +149,7 @@ def _class_mean(m: _Masks, loss: Array, class_weight: Any) -> Array:
         return xp.mean(loss, axis=-1)
     cw = classes.vector(m.a, class_weight, loss.shape[-1], "class_weight")
     total = xp.sum(cw)
-    if checks.any_true(xp, total <= 0):
+    if checks.any_true(xp, total <= 0, "class_weight must not be all zero"):
         raise ValueError("class_weight must not be all zero")
     return xp.sum(loss * cw, axis=-1) / total
 

@@ -3,7 +3,10 @@
 Shape and dtype checks are free and always on. Checks of *values* (labels in range, probabilities
 in [0, 1], finite targets, non-negative weights) read the data, which costs a pass and, on a GPU,
 a synchronisation; they are on by default, can be switched off with :func:`set_checks`, and are
-skipped while JAX traces (``jax.jit``) or ``torch.compile`` compiles, where values do not exist yet.
+skipped while JAX traces (``jax.jit``), where values do not exist yet. While ``torch.compile``
+traces, a value check becomes a run-time assertion compiled into the graph (``torch._assert_async``,
+no graph break): the compiled code raises ``RuntimeError`` with the eager error's message, less the
+value found, where eager code raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -59,11 +62,29 @@ def active(xp: Namespace) -> bool:
     return _value_checks and not _compiling(xp)
 
 
-def any_true(xp: Namespace, condition: Array) -> bool:
+def traced(xp: Namespace) -> bool:
+    """Whether value checks are on while ``torch.compile`` traces: they are then assertions (:func:`require`)."""
+    return _value_checks and _compiling(xp)
+
+
+def require(ok: Array, message: str) -> None:
+    """Under :func:`traced` (test that first: ``ok`` costs a pass): compile the assertion that every
+    element of ``ok`` holds into the graph; the compiled code raises ``RuntimeError(message)`` where
+    it does not."""
+    import torch
+
+    torch._assert_async(torch.all(ok), message)
+
+
+def any_true(xp: Namespace, condition: Array, message: str = "") -> bool:
     """``True`` when some element of ``condition`` holds; ``False`` when values cannot be read.
 
     Values cannot be read under tracing (``jax.jit``, ``torch.compile``) or when checks are off.
+    Under ``torch.compile`` with checks on, ``message`` (the error, without the culprit) is
+    compiled in as an assertion that no element holds (:func:`require`).
     """
+    if message and traced(xp):
+        require(~condition, message)
     if not active(xp):
         return False
     try:
@@ -190,6 +211,8 @@ def _within_extrema(xp: Namespace, x: Array, low: float, high: float) -> bool:
 
 
 def finite(xp: Namespace, name: str, x: Array) -> None:
+    if traced(xp) and is_floating(xp, x.dtype):
+        require(xp.isfinite(x), f"{name} must be finite")
     if not (active(xp) and is_floating(xp, x.dtype)) or _empty(x):
         return
     # min and max propagate NaN, and an inf is one of them. Only when they fail does the
@@ -208,6 +231,8 @@ def finite_via(xp: Namespace, name: str, x: Array, result: Array) -> None:
     than raises (docs/conventions.md, NaN policy). A ``result`` that is not 0-d
     (``reduction="none"``) is no shortcut: ``x`` is then checked directly.
     """
+    if traced(xp):
+        finite(xp, name, x)
     if not (active(xp) and is_floating(xp, x.dtype)) or _empty(x):
         return
     value = _number(result) if len(result.shape) == 0 else math.nan
@@ -224,6 +249,8 @@ def _name_non_finite(xp: Namespace, name: str, x: Array) -> None:
 
 def within(xp: Namespace, name: str, x: Array, low: float, high: float, hint: str = "") -> None:
     """Values of ``x`` in ``[low, high]`` (NaN fails too)."""
+    if traced(xp):
+        require((x >= low) & (x <= high), f"{name} must lie in [{low:g}, {high:g}]{hint}")
     if not active(xp) or _empty(x) or _within_extrema(xp, x, low, high):
         return
     _name_outside(xp, name, x, low, high, hint)
@@ -237,6 +264,9 @@ def _name_outside(xp: Namespace, name: str, x: Array, low: float, high: float, h
 
 def finite_within(xp: Namespace, name: str, x: Array, low: float, high: float, hint: str = "") -> None:
     """:func:`finite` then :func:`within` (so a NaN is named as not finite), in one pass when both hold."""
+    if traced(xp):
+        finite(xp, name, x)
+        within(xp, name, x, low, high, hint)
     if not active(xp) or _empty(x) or _within_extrema(xp, x, low, high):
         return
     finite(xp, name, x)
@@ -244,9 +274,11 @@ def finite_within(xp: Namespace, name: str, x: Array, low: float, high: float, h
 
 
 def non_negative(xp: Namespace, name: str, x: Array) -> None:
+    floating = is_floating(xp, x.dtype)
+    if traced(xp):
+        require((x >= 0) & xp.isfinite(x) if floating else x >= 0, f"{name} must be finite and non-negative")
     if not active(xp) or _empty(x):
         return
-    floating = is_floating(xp, x.dtype)
     limit = float(xp.finfo(x.dtype).max) if floating else math.inf
     if _within_extrema(xp, x, 0, limit):
         return

@@ -60,9 +60,10 @@ def labels(a: Inputs, axis: int, ignore: int | None = None) -> tuple[Array, Arra
         keep = y != ignore
         valid = valid | ~keep
     bad = ~valid
-    if checks.any_true(xp, bad):
-        allowed = f" or ignore_index={ignore}" if ignore is not None else ""
-        raise ValueError(f"target holds class labels in [0, {num_classes}){allowed}; found {checks.first(xp, y, bad)}")
+    allowed = f" or ignore_index={ignore}" if ignore is not None else ""
+    message = f"target holds class labels in [0, {num_classes}){allowed}"
+    if checks.any_true(xp, bad, message):
+        raise ValueError(f"{message}; found {checks.first(xp, y, bad)}")
     if keep is not None:
         y = xp.where(keep, y, xp.zeros_like(y))
     return y, keep

@@ -33,7 +33,7 @@ def check_sums_to_one(a: Call, x: Array, axis: int, *, name: str, hint: str = LO
     tolerance = math.sqrt(xp.finfo(a.out_dtype).eps * max(num_classes, 1))
     total = xp.sum(x, axis=axis)
     off = xp.abs(total - 1.0) > tolerance
-    if checks.any_true(xp, off):
+    if checks.any_true(xp, off, f"{name} must sum to 1 along axis {axis}{hint}"):
         found = checks.first(xp, total, off)
         raise ValueError(f"{name} must sum to 1 along axis {axis}; found a sum of {found:.6g}{hint}")
 

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .._core import checks
+from .._core.inputs import Call
 from ._fused import _reference_grads, fused, plain_pair
 
 Tensor = torch.Tensor
@@ -201,12 +202,24 @@ def _distribution_check(x: Tensor, ax: int, is_log: bool) -> tuple[bool, bool]:
     return bool(ok & ~((total - 1.0).abs() > tolerance).any()), bool(positive)
 
 
+def _require_distributions(pred: Tensor, target: Tensor, ax: int, log_pred: bool, log_target: bool) -> None:
+    """Under ``torch.compile`` with checks on: the reference path's checks of both distributions,
+    compiled in as assertions (their results are unused, and left out of the compiled code)."""
+    from ..autoencoder import _distribution
+
+    call = Call(xp, pred, pred.dtype, pred.dtype, None, "none")
+    _distribution(call, pred, ax, "pred", log_pred)
+    _distribution(call, target, ax, "target", log_target)
+
+
 def kl_divergence(pred: Any, target: Any, *, axis: int = -1, log_pred: bool = False, log_target: bool = False,
                   weight: Any = None, reduction: str = "mean") -> Any:
     if not plain_pair(pred, target, weight) or (ax := _axis(axis, pred.ndim)) is None:
         return NotImplemented
     reduction = checks.reduction(reduction)
     kernel, gradient = _kl_kernel, _kl_gradient
+    if checks.traced(xp):
+        _require_distributions(pred, target, ax, bool(log_pred), bool(log_target))
     if checks.active(xp):
         valid_p, positive_p = _distribution_check(pred, ax, bool(log_pred))
         valid_y, positive_y = _distribution_check(target, ax, bool(log_target))
@@ -249,6 +262,8 @@ def js_divergence(pred: Any, target: Any, *, axis: int = -1, weight: Any = None,
     if not plain_pair(pred, target, weight) or (ax := _axis(axis, pred.ndim)) is None:
         return NotImplemented
     reduction = checks.reduction(reduction)
+    if checks.traced(xp):
+        _require_distributions(pred, target, ax, False, False)
     if checks.active(xp) and not all(_distribution_check(x, ax, False)[0] for x in (pred, target)):
         return NotImplemented
     return fused(_js_kernel, "js_divergence", (pred, target), {"axis": axis, "reduction": reduction}, n_grad=2,

@@ -80,6 +80,8 @@ class _InUnit:
             self.extrema.append(torch.stack(torch.aminmax(y)))
 
     def verify(self, target: Tensor) -> None:
+        if checks.traced(xp):
+            checks.finite_within(xp, "target", target, 0.0, 1.0)
         if not self.extrema:
             return
         extrema = torch.stack(self.extrema)
@@ -88,10 +90,10 @@ class _InUnit:
             checks.finite_within(xp, "target", target, 0.0, 1.0)
 
 
-def _bad_weight(v: Tensor | float | None) -> bool:
+def _bad_weight(v: Tensor | float | None, name: str) -> bool:
     """A weight the reference refuses (negative or not finite), when value checks run."""
     if isinstance(v, Tensor):
-        return checks.any_true(xp, ~((v >= 0) & v.isfinite()))
+        return checks.any_true(xp, ~((v >= 0) & v.isfinite()), f"{name} must be finite and non-negative")
     return v is not None and checks.active(xp) and not (math.isfinite(v) and v >= 0)
 
 
@@ -188,7 +190,7 @@ def binary_cross_entropy(pred: Any, target: Any, *, from_logits: bool = False, p
         return F.binary_cross_entropy_with_logits(pred, y, reduction=reduction)
     if scalar_weight:
         pos_weight = float(pos_weight)
-    if _bad_weight(pos_weight) or _bad_weight(weight):
+    if _bad_weight(pos_weight, "pos_weight") or _bad_weight(weight, "weight"):
         return NotImplemented  # the reference path raises, after its check of the target
     options = {"from_logits": True, "pos_weight": pos_weight, "label_smoothing": smoothing, "weight": weight,
                "reduction": reduction}
@@ -314,7 +316,7 @@ def categorical_cross_entropy(pred: Any, target: Any, *, from_logits: bool = Fal
         return NotImplemented
     smoothing = classes.smoothing(label_smoothing)
     reduction = checks.reduction(reduction)
-    if _bad_weight(class_weight):
+    if _bad_weight(class_weight, "class_weight"):
         return NotImplemented  # the reference path raises, after its check of the target
     # the kernel checks the target as it reads it
     options = {"from_logits": True, "axis": axis, "class_weight": class_weight, "label_smoothing": smoothing,
@@ -361,9 +363,11 @@ def sparse_categorical_cross_entropy(pred: Any, target: Any, *, from_logits: boo
     keep = target != ignore if ignored else None
     if not labels_ok:
         bad = (target < 0) | (target >= num_classes)
-        if checks.any_true(xp, bad if keep is None else bad & keep):
+        allowed = "" if ignore is None else f" or ignore_index={ignore}"
+        if checks.any_true(xp, bad if keep is None else bad & keep,
+                           f"target holds class labels in [0, {num_classes}){allowed}"):
             return NotImplemented  # the reference path raises, naming the label
-    if class_weight is not None and (class_weight.shape != (num_classes,) or _bad_weight(class_weight)):
+    if class_weight is not None and (class_weight.shape != (num_classes,) or _bad_weight(class_weight, "class_weight")):
         return NotImplemented
     logits = pred if ax == 1 or pred.ndim == 1 else torch.movedim(pred, ax, 1)
     labels = target if target.dtype == torch.int64 else target.to(torch.int64)
@@ -412,6 +416,9 @@ def _signed_labels(pred: Tensor, target: Any) -> Tensor | None:
         return None
     y = target if target.dtype == pred.dtype else target.to(pred.dtype)
     if not checks.active(xp):
+        if checks.traced(xp):
+            checks.require(((y == 0) | (y == 1)).all() | ((y == -1) | (y == 1)).all(),
+                           "target must hold labels in {-1, +1} or in {0, 1}")
         # as the reference, decided from the values, without reading them: valid labels are in
         # {0, 1} exactly when the least is 0 or 1
         binary = (y.amin() >= 0).to(y.dtype)
@@ -517,6 +524,8 @@ def multiclass_hinge(pred: Any, target: Any, *, margin: float = 1.0, kind: str =
     # the reference's checks, in its order
     m = checks.real("margin", margin, low=0.0)
     reduction = checks.reduction(reduction)
+    if checks.traced(xp):
+        checks.require((target >= 0) & (target < pred.shape[-1]), f"target holds class labels in [0, {pred.shape[-1]})")
     if checks.active(xp):
         least, most = (int(v) for v in torch.aminmax(target))
         if least < 0 or most >= pred.shape[-1]:

@@ -182,7 +182,8 @@ def contrastive(x1: Any, x2: Any, same: Any, *, margin: float = 1.0, distance: s
     if not plain:
         return NotImplemented
     reduction = checks.reduction(reduction)
-    if same.dtype != torch.bool and checks.any_true(xp, ~((same == 0) | (same == 1))):
+    if same.dtype != torch.bool and checks.any_true(xp, ~((same == 0) | (same == 1)),
+                                                    "same must hold 0 or 1 (or booleans)"):
         return NotImplemented  # the reference path raises, naming the value
     return fused(_contrastive_kernel, "contrastive", (x1, x2, same), {"margin": m, "distance": kind,
                                                                       "reduction": reduction}, n_grad=2, axes=(-1,))
@@ -410,6 +411,13 @@ def _refused(x: Tensor, labels: Tensor, *, negatives: bool, power: int = 0, marg
     """While value checks run: a batch the reference refuses (no positive pair; a single class where
     ``negatives``), non-finite embeddings, or one whose euclidean distances to the ``power`` (1, 2;
     0: none), plus the margin, could overflow (the reference path then computes with infinities)."""
+    if checks.traced(xp):
+        same = labels[:, None] == labels[None, :]
+        checks.require((same.sum() > labels.shape[0]) | (labels.shape[0] == 0), "labels hold no two embeddings of one "
+                       "class: the loss needs a positive pair in the batch")
+        if negatives:
+            checks.require(~same.all(), "labels hold a single class: the loss needs a negative (a second class) in "
+                           "the batch")
     if not checks.active(xp):
         return False
     ordered = labels.sort().values

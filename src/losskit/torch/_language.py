@@ -293,15 +293,18 @@ def _plain(hidden: Any, classifier: Any, labels: Any, bias: Any, class_weight: A
 def _invalid(labels: Tensor, num_classes: int, ignore: int | None, class_weight: Tensor | None,
              weight: Tensor | None) -> bool:
     """Labels out of range or bad weights, which the reference path reports (when value checks run)."""
-    if not checks.active(xp):
+    if not (checks.active(xp) or checks.traced(xp)):
         return False
     y = labels.to(torch.int64)
     bad = (y < 0) | (y >= num_classes)
     if ignore is not None:
         bad &= y != ignore
-    if checks.any_true(xp, bad):
+    allowed = "" if ignore is None else f" or ignore_index={ignore}"
+    if checks.any_true(xp, bad, f"target holds class labels in [0, {num_classes}){allowed}"):
         return True
-    return any(v is not None and checks.any_true(xp, ~((v >= 0) & v.isfinite())) for v in (class_weight, weight))
+    return any(v is not None and checks.any_true(xp, ~((v >= 0) & v.isfinite()),
+                                                 f"{name} must be finite and non-negative")
+               for v, name in ((class_weight, "class_weight"), (weight, "weight")))
 
 
 def linear_cross_entropy(hidden: Any, classifier: Any, labels: Any, *, bias: Any = None, class_weight: Any = None,

@@ -400,18 +400,21 @@ def _resolve(pred: Any, target: Any, options: dict[str, Any], ce: bool) -> _Call
 
 def _valid(pred: Tensor, target: Tensor, call: _Call) -> bool:
     """The value checks of the reference path: raises its first error, or ``False`` to decline."""
-    if not checks.active(xp):
+    if not (checks.active(xp) or checks.traced(xp)):
         return True
     if call.labels:
-        # min and max in one pass; only labels out of range are looked at one by one
-        low, high = (int(v) for v in torch.aminmax(target))
+        # min and max in one pass; only labels out of range are looked at one by one (under
+        # torch.compile: compiled in as an assertion)
         num_classes = pred.shape[call.ax]
-        if low < 0 or high >= num_classes:
+        low, high = (0, 0) if checks.traced(xp) else (int(v) for v in torch.aminmax(target))
+        if checks.traced(xp) or low < 0 or high >= num_classes:
             labels = target.long()
             bad = (labels < 0) | (labels >= num_classes)
+            allowed = ""
             if call.ignore is not None:
                 bad &= labels != call.ignore
-            if checks.any_true(xp, bad):
+                allowed = f" or ignore_index={call.ignore}"
+            if checks.any_true(xp, bad, f"target holds class labels in [0, {num_classes}){allowed}"):
                 return False
     else:
         checks.finite(xp, "target", target)
@@ -421,7 +424,8 @@ def _valid(pred: Tensor, target: Tensor, call: _Call) -> bool:
         logprob.check_probabilities(Call(xp, pred, pred.dtype, pred.dtype, None, call.reduction), pred,
                                     call.ax if call.multiclass else None)
     cw = call.class_weight
-    return cw is None or not checks.any_true(xp, ~((cw >= 0) & cw.isfinite()) | (cw.sum() <= 0))
+    return cw is None or not checks.any_true(xp, ~((cw >= 0) & cw.isfinite()) | (cw.sum() <= 0),
+                                             "class_weight must be finite, non-negative and not all zero")
 
 
 def _loss(name: str, pred: Any, target: Any, score: _Score, options: dict[str, Any]) -> Any:
