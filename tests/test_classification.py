@@ -286,6 +286,29 @@ def test_bce_probability_extremes_gradients(lib, dtype):
         assert str(value.dtype) == dtype
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("lib", ["torch", "jax"])
+def test_wrong_side_extreme_probability_has_zero_gradient_under_a_large_weight(lib, dtype):
+    """Found by tests/test_fuzz.py: JAX differentiated the clip of log(max(p, tiny)) as the upstream
+    gradient ``w / tiny`` times 0, and ``w / tiny`` overflows to inf once ``w > 4``: the gradient was NaN."""
+    p = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.0]])
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    weight = lib_array(lib, np.array([[10.0], [10.0]], dtype=dtype))
+
+    def bce(x):
+        return losskit.binary_cross_entropy(x, lib_array(lib, y.astype(dtype)), weight=weight, reduction="sum")
+
+    def cce(x):
+        return losskit.categorical_cross_entropy(x[1:], lib_array(lib, y[1:].astype(dtype)),
+                                                 class_weight=lib_array(lib, np.array([1.0, 1.0, 8.0], dtype=dtype)),
+                                                 weight=weight[1:, 0], reduction="sum")
+
+    # lib_vg seeds a 0-d cost with the cotangent 0.5
+    for fn, expected in ((bce, [[0.0, 0.0, -10.0], [0.0, 5.0, 0.0]]), (cce, [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])):
+        _, grad = lib_vg(lib, fn, p, dtype)
+        np.testing.assert_array_equal(grad, expected)
+
+
 # -------------------------------------------------------------------------- categorical cross-entropy
 
 

@@ -135,8 +135,13 @@ def log1m_softmax(xp: Namespace, x: Array, axis: int) -> Array:
 
 
 def log_prob(xp: Namespace, p: Array, floor: float) -> Array:
-    """``log(p)`` for a probability, with ``p`` clipped below at ``floor`` so that ``log(0)`` is finite."""
-    return xp.log(xp.clip(p, min=floor))
+    """``log(p)`` for a probability, with ``p`` clipped below at ``floor`` so that ``log(0)`` is finite.
+
+    The clip is a ``where``, not ``clip``: JAX differentiates ``clip`` by multiplying the upstream
+    gradient ``w / floor`` (infinite once a weight ``w`` exceeds 4) by 0, which is NaN; ``where``
+    selects the 0.
+    """
+    return xp.log(xp.where(p < floor, floor, p))
 
 
 def log1m_prob(xp: Namespace, p: Array, floor: float) -> Array:
