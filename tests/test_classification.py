@@ -664,6 +664,26 @@ def test_all_ignored_batch_is_zero(rng, lib, reduction, options):
     assert np.all(out == 0.0), out
 
 
+@pytest.mark.parametrize("lib", ["numpy", "torch", "torch_reference", "jax"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["categorical", "sparse"])
+def test_mean_over_labels_of_zero_class_weight_is_zero_also_with_label_smoothing(lib, sparse):
+    """Found by tests/test_fuzz.py: with label smoothing, labels whose class weight is 0 still cost on
+    the other classes, so the sum is not 0 where the total weight is; "mean" divided it by 1 and
+    returned the sum. A mean over no weight is 0, with gradient 0 (docs/conventions.md)."""
+    x = np.array([[1.0, 2.0, 0.5, -1.0], [0.3, 0.1, -2.0, 1.0]])
+    labels = np.array([0, 0])
+    convert = np.asarray if lib == "numpy" else jnp.asarray if lib == "jax" else torch.asarray
+    fn = getattr(reference if lib == "torch_reference" else losskit,
+                 "sparse_categorical_cross_entropy" if sparse else "categorical_cross_entropy")
+    target = convert(labels if sparse else np.eye(4)[labels])
+    kw = {"from_logits": True, "class_weight": convert(np.array([0.0, 1.0, 1.0, 1.0])), "label_smoothing": 0.1}
+    assert float(fn(convert(x), target, reduction="sum", **kw)) > 0.0
+    assert float(fn(convert(x), target, **kw)) == 0.0
+    if lib != "numpy":
+        _, grad = lib_vg("jax" if lib == "jax" else "torch", lambda p: fn(p, target, **kw), x)
+        assert np.all(grad == 0.0), grad
+
+
 def test_all_ignored_batch_differs_from_torch_nan():
     x0 = torch.zeros(2, 3, dtype=torch.float64)
     labels = torch.tensor([-100, -100])
