@@ -186,7 +186,7 @@ def _token_scale(batch: _Batch, factor: Tensor | None) -> Tensor:
 def _cost(batch: _Batch, o: _Options, needs: tuple[bool, bool, bool]) -> tuple[Tensor, Grads]:
     """The reduced cost and, for ``"mean"`` and ``"sum"``, the gradients ``needs`` asks for."""
     mean = o.reduction == "mean"
-    count = batch.count() if mean else batch.hidden.new_ones(())
+    count = batch.kept_weight() if mean else batch.hidden.new_ones(())
     # A mean over no weight is 0 with gradient 0, also where label smoothing leaves a loss on the
     # classes that have a weight while the labels' have none.
     kept = count != 0
