@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 
-.PHONY: demo test bench clean
+.PHONY: demo test fuzz bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto
+
+# The property fuzzer (tests/test_fuzz.py) with its long profile: many more examples per loss than CI's.
+fuzz: $(VENV)/.test
+	LOSSKIT_FUZZ=long $(BIN)/python -m pytest -n auto tests/test_fuzz.py
 
 # losskit against its peers (time, memory); writes benchmarks/results.md. ARGS="--quick" for a smoke run.
 bench: $(VENV)/.test

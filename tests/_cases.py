@@ -53,6 +53,28 @@ class Case:
         """The floating arguments: all but the labels."""
         return arrays[:-1] if self.labels else arrays
 
+    def total_weight(self, arrays: tuple[np.ndarray, ...], weight: Any = None, **kwargs: Any) -> float:
+        """The denominator of ``reduction="mean"`` on NumPy arguments: ``sum(w * d)`` of docs/conventions.md.
+
+        ``d`` is an example's class weight, 0 where its label is ``ignore_index``, and 1 otherwise;
+        ``kwargs`` are added to the case's own. Not for in-batch losses (``batch``), whose mean
+        divides by the pairs or triplets counted.
+        """
+        kwargs = {**self.kwargs, **kwargs}
+        shape = self.loss_shape(len(arrays[0]))
+        d = np.ones(shape)
+        if self.classes or self.shared:  # one loss per categorical target: its class weight and ignore_index count
+            target, class_weight = arrays[-1], kwargs.get("class_weight")
+            if self.labels:
+                keep = np.ones(shape, dtype=bool) if kwargs.get("ignore_index") is None else (
+                    target != kwargs["ignore_index"])
+                if class_weight is not None:
+                    d = np.asarray(class_weight, dtype=np.float64)[np.where(keep, target, 0)]
+                d = np.where(keep, d, 0.0)
+            elif class_weight is not None:
+                d = target @ np.asarray(class_weight, dtype=np.float64)
+        return float(np.sum(d * (1.0 if weight is None else np.broadcast_to(weight, shape))))
+
     def __call__(self, *arrays: Any, **kwargs: Any) -> Any:
         return self.fn(*arrays, **{**self.kwargs, **kwargs})
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,3 +59,30 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261125)
+
+
+# The calls fuzzed by tests/test_fuzz.py: each test attaches its tally to its report, which reaches this
+# process also from pytest-xdist's workers; the total is printed at the end of the run.
+_FUZZ_CALLS: Counter[str] = Counter()
+_FUZZ_ERROR: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for key, value in report.user_properties:
+        if key == "fuzz" and report.when == "call":
+            tally = json.loads(str(value))
+            _FUZZ_CALLS.update(tally["calls"])
+            for dtype, error in tally["error"].items():
+                _FUZZ_ERROR[dtype] = max(_FUZZ_ERROR.get(dtype, 0.0), error)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _FUZZ_CALLS:
+        return
+    by_backend: Counter[str] = Counter()
+    for key, count in _FUZZ_CALLS.items():
+        by_backend[key.split("/")[0]] += count
+    terminalreporter.write_sep("-", f"fuzz: {sum(_FUZZ_CALLS.values())} calls checked ("
+                               + ", ".join(f"{name} {count}" for name, count in sorted(by_backend.items())) + ")")
+    terminalreporter.write_line("largest error against float64: " + ", ".join(
+        f"{dtype} {error:.2g}" for dtype, error in sorted(_FUZZ_ERROR.items())))

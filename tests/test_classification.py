@@ -286,6 +286,29 @@ def test_bce_probability_extremes_gradients(lib, dtype):
         assert str(value.dtype) == dtype
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("lib", ["torch", "jax"])
+def test_wrong_side_extreme_probability_has_zero_gradient_under_a_large_weight(lib, dtype):
+    """Found by tests/test_fuzz.py: JAX differentiated the clip of log(max(p, tiny)) as the upstream
+    gradient ``w / tiny`` times 0, and ``w / tiny`` overflows to inf once ``w > 4``: the gradient was NaN."""
+    p = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.0]])
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    weight = lib_array(lib, np.array([[10.0], [10.0]], dtype=dtype))
+
+    def bce(x):
+        return losskit.binary_cross_entropy(x, lib_array(lib, y.astype(dtype)), weight=weight, reduction="sum")
+
+    def cce(x):
+        return losskit.categorical_cross_entropy(x[1:], lib_array(lib, y[1:].astype(dtype)),
+                                                 class_weight=lib_array(lib, np.array([1.0, 1.0, 8.0], dtype=dtype)),
+                                                 weight=weight[1:, 0], reduction="sum")
+
+    # lib_vg seeds a 0-d cost with the cotangent 0.5
+    for fn, expected in ((bce, [[0.0, 0.0, -10.0], [0.0, 5.0, 0.0]]), (cce, [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])):
+        _, grad = lib_vg(lib, fn, p, dtype)
+        np.testing.assert_array_equal(grad, expected)
+
+
 # -------------------------------------------------------------------------- categorical cross-entropy
 
 
@@ -639,6 +662,26 @@ def test_all_ignored_batch_is_zero(rng, lib, reduction, options):
     out = losskit.sparse_categorical_cross_entropy(xs, np.full((2, 3), -100), from_logits=True, axis=1,
                                                    reduction=reduction, **options)
     assert np.all(out == 0.0), out
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch", "torch_reference", "jax"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["categorical", "sparse"])
+def test_mean_over_labels_of_zero_class_weight_is_zero_also_with_label_smoothing(lib, sparse):
+    """Found by tests/test_fuzz.py: with label smoothing, labels whose class weight is 0 still cost on
+    the other classes, so the sum is not 0 where the total weight is; "mean" divided it by 1 and
+    returned the sum. A mean over no weight is 0, with gradient 0 (docs/conventions.md)."""
+    x = np.array([[1.0, 2.0, 0.5, -1.0], [0.3, 0.1, -2.0, 1.0]])
+    labels = np.array([0, 0])
+    convert = np.asarray if lib == "numpy" else jnp.asarray if lib == "jax" else torch.asarray
+    fn = getattr(reference if lib == "torch_reference" else losskit,
+                 "sparse_categorical_cross_entropy" if sparse else "categorical_cross_entropy")
+    target = convert(labels if sparse else np.eye(4)[labels])
+    kw = {"from_logits": True, "class_weight": convert(np.array([0.0, 1.0, 1.0, 1.0])), "label_smoothing": 0.1}
+    assert float(fn(convert(x), target, reduction="sum", **kw)) > 0.0
+    assert float(fn(convert(x), target, **kw)) == 0.0
+    if lib != "numpy":
+        _, grad = lib_vg("jax" if lib == "jax" else "torch", lambda p: fn(p, target, **kw), x)
+        assert np.all(grad == 0.0), grad
 
 
 def test_all_ignored_batch_differs_from_torch_nan():

@@ -481,6 +481,24 @@ def test_log1m_softmax_keeps_the_focal_factor_exact_where_p_rounds_to_1(row: lis
     np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("lib", [np.asarray, torch.asarray], ids=["reference", "torch_fast_path"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["categorical", "sparse"])
+def test_tied_large_logits_keep_full_precision_in_float32(sparse: bool, lib: Any) -> None:
+    """Found by tests/test_fuzz.py: log(1 - p) of a class tied with the top at logits of 1e4 took
+    ``p = exp(x - logsumexp(x))``, whose log-sum-exp rounds to an ulp of 1e4 in float32: the loss was
+    3e-4 off. The logits' differences come first now: float32 gives float64's value to 1e-6."""
+    logits = np.array([[1e4, 0.586, -1e4, 1e4], [-1.9, -2.2, -1e4, 0.5]], dtype=np.float32)
+    labels = np.array([0, 3])
+    kw: dict[str, Any] = {"from_logits": True, "gamma": 1.5, "reduction": "none"}
+
+    def loss(x: np.ndarray) -> np.ndarray:
+        if sparse:
+            return to_numpy(losskit.sparse_categorical_focal(lib(x), lib(labels), **kw))
+        return to_numpy(losskit.categorical_focal(lib(x), lib(np.eye(4, dtype=x.dtype)[labels]), **kw))
+
+    np.testing.assert_allclose(loss(logits), loss(logits.astype(np.float64)), rtol=1e-6)
+
+
 @pytest.mark.parametrize("gamma", [0.5, 2.0, 3.0])
 def test_focal_factor_near_p_1_is_exact_through_the_public_loss(gamma: float) -> None:
     """Where p_true is close to 1 but below it, 1 - p as a difference keeps few digits. The focal loss

@@ -125,6 +125,24 @@ def test_all_ignored_tokens_cost_zero_with_zero_gradients(monkeypatch: pytest.Mo
     assert taken == [True, True]
 
 
+def test_mean_over_labels_of_zero_class_weight_is_zero_also_with_label_smoothing(
+        monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator) -> None:
+    """Found by tests/test_fuzz.py: label smoothing leaves a loss on the classes that have a weight
+    where the labels' class weight is 0; "mean" divided that sum by 1. It is 0, with gradient 0."""
+    hidden, classifier, bias, _ = _draw(rng, torch.float64)
+    labels = torch.zeros(N, dtype=torch.int64)
+    class_weight = torch.ones(V, dtype=torch.float64)
+    class_weight[0] = 0.0
+    with _spy(monkeypatch) as taken:
+        for fn in (losskit.linear_cross_entropy, reference.linear_cross_entropy):
+            kw: dict[str, Any] = {"bias": bias, "class_weight": class_weight, "label_smoothing": 0.1}
+            assert fn(hidden, classifier, labels, reduction="sum", **kw).item() > 0.0
+            out = fn(hidden, classifier, labels, **kw)
+            grads = torch.autograd.grad(out, (hidden, classifier, bias))
+            assert out.item() == 0.0 and all(torch.all(g == 0) for g in grads)
+    assert taken == [True, True]  # the fast path took both of its calls
+
+
 def test_token_weights_and_batch_shape(rng: np.random.Generator) -> None:
     """(batch, time) tokens with a weight per sequence: the reference path's numbers (the fast suite checks
     the same with every option)."""

@@ -29,11 +29,7 @@ def test_non_negative_and_sum_is_mean_times_total_weight(case: Case, seed: int, 
     total, mean = case(*arrays, weight=weight, reduction="sum"), case(*arrays, weight=weight)
     if case.batch:
         return  # the mean divides by the pairs or triplets counted: see test_embedding
-    denominator = np.broadcast_to(weight, loss.shape)
-    if "class_weight" in case.kwargs and case.classes:  # class weights of a cross-entropy's mean
-        class_weight, target = np.asarray(case.kwargs["class_weight"]), arrays[1]
-        denominator = denominator * (class_weight[target] if case.labels else target @ class_weight)
-    np.testing.assert_allclose(total, mean * denominator.sum(), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(total, mean * case.total_weight(arrays, weight), rtol=1e-12, atol=1e-300)
 
 
 @settings(max_examples=40, deadline=None)

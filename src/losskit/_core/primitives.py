@@ -126,17 +126,23 @@ def log1m_softmax(xp: Namespace, x: Array, axis: int) -> Array:
     and finite even where ``p`` rounds to 1. Every other class has ``p <= 1/2``, where
     ``log1p(-p)`` is accurate.
     """
-    _, top = _first_max(xp, x, axis)
-    total = logsumexp(xp, x, axis, keepdims=True)
-    rivals = logsumexp(xp, xp.where(top, -xp.inf, x), axis, keepdims=True)
+    _, top, shift, r = _shifted_logsumexp(xp, x, axis)
+    _, _, rival_shift, rival_r = _shifted_logsumexp(xp, xp.where(top, -xp.inf, x), axis)
+    # Differences of logits before the small terms: the log-sum-exps themselves (m + r) would round
+    # to an ulp of the logits, 1e-3 at 1e4 in float32, and exp of that is 3e-4 off.
     # p of the top class may be 1: it is kept out of log1p, whose gradient would be infinite there.
-    p = xp.where(top, 0.0, xp.exp(x - total))
-    return xp.where(top, rivals - total, xp.log1p(-p))
+    p = xp.where(top, 0.0, xp.exp(xp.where(top, 0.0, x - shift) - r))
+    return xp.where(top, (rival_shift - shift) + (rival_r - r), xp.log1p(-p))
 
 
 def log_prob(xp: Namespace, p: Array, floor: float) -> Array:
-    """``log(p)`` for a probability, with ``p`` clipped below at ``floor`` so that ``log(0)`` is finite."""
-    return xp.log(xp.clip(p, min=floor))
+    """``log(p)`` for a probability, with ``p`` clipped below at ``floor`` so that ``log(0)`` is finite.
+
+    The clip is a ``where``, not ``clip``: JAX differentiates ``clip`` by multiplying the upstream
+    gradient ``w / floor`` (infinite once a weight ``w`` exceeds 4) by 0, which is NaN; ``where``
+    selects the 0.
+    """
+    return xp.log(xp.where(p < floor, floor, p))
 
 
 def log1m_prob(xp: Namespace, p: Array, floor: float) -> Array:

@@ -7,7 +7,8 @@ denominator (``None`` when every example counts once). With the user's ``weight`
 * ``"none"``: ``w * l`` -- one value per example;
 * ``"sum"``:  ``sum(w * l)``;
 * ``"mean"``: ``sum(w * l) / sum(w * d)`` -- the weighted mean; 0 when the total weight is 0
-  (an empty batch, every target ignored), so that gradients stay finite.
+  (an empty batch, every target ignored), so that gradients stay finite. The sum need not be 0
+  there: label smoothing spreads a target over classes other than the one whose weight ``d`` is.
 
 A mean over several calls (the ranks of data-parallel training, the micro-batches of gradient
 accumulation) needs both parts of each call, the sum and the count ``sum(w * d)``: while
@@ -90,8 +91,8 @@ def reduce(xp: Namespace, loss: Array, reduction: str, weight: Array | None = No
     count = _count(xp, loss, weight, denominator)
     if isinstance(count, int):
         return total / count if count else total
-    # total is exactly 0 when every weight is 0, so dividing by 1 returns the documented 0.
-    return total / xp.where(count == 0, xp.ones_like(count), count)
+    empty = count == 0
+    return xp.where(empty, xp.zeros_like(total), total / xp.where(empty, xp.ones_like(count), count))
 
 
 def mean_parts(loss: Callable[..., Array], *arrays: Any, **options: Any) -> tuple[Array, Array]:

@@ -297,8 +297,11 @@ def _cce_kernel(pred: Tensor, target: Tensor, *, from_logits: bool, axis: int, c
         return total, (grad,)
     if cw is None:
         return total / count, (grad,)
-    denominator = _nonzero((rows.share if label_smoothing else rows.total).sum())
-    return total / denominator, (grad.div_(denominator),)
+    denominator = (rows.share if label_smoothing else rows.total).sum()
+    # 0 over no weight, also where label smoothing leaves a total on the classes that do have one
+    kept = denominator != 0
+    denominator = _nonzero(denominator)
+    return torch.where(kept, total / denominator, 0.0), (grad.div_(denominator).mul_(kept),)
 
 
 def categorical_cross_entropy(pred: Any, target: Any, *, from_logits: bool = False, axis: int = -1,
@@ -388,7 +391,8 @@ def sparse_categorical_cross_entropy(pred: Any, target: Any, *, from_logits: boo
     if isinstance(count, int):
         return loss / count
     # torch's "mean" is NaN when every label is ignored; losskit's is 0 (docs/conventions.md).
-    return loss / torch.where(count == 0, torch.ones_like(count), count)
+    # also 0 where label smoothing leaves a loss on the classes that have a weight when the labels' have none
+    return torch.where(count == 0, 0.0, loss / _nonzero(count))
 
 
 def _kept_weight(target: Tensor, keep: Tensor | None, class_weight: Tensor | None, dtype: torch.dtype) -> Tensor | int:

@@ -18,9 +18,9 @@ stays in the caches. ``m^(gamma - 1)`` is taken at ``max(m, tiny)``, finite also
 
 The class with the largest logit gets the reference path's exact treatment: its ``log s`` is
 ``-log1p(rest)`` and ``p / (1 - p) = 1 / rest``, with ``rest`` the rivals' share, so a confidently
-right row has its tiny loss and gradient to full precision. Where the reference path rounds --
-``log(1 - p)`` from ``p = exp(x - logsumexp(x))``, whose error grows with the logits' size -- the
-kernel rounds alike, so the two agree also at logits of 1e4 in float32. Sparse labels without
+right row has its tiny loss and gradient to full precision; the others' ``p`` is the softmax and
+the top's ``log(1 - p)`` is ``log(rest) - log1p(rest)``, both to full precision also at logits of
+1e4 in float32, as in the reference path. Sparse labels without
 label smoothing touch one class per row: the kernel then costs about what a cross-entropy does.
 
 Every kernel goes over its input in blocks, so that its temporaries stay in the caches (one block
@@ -165,9 +165,6 @@ class _Rows:
     r: Tensor
     """``log1p(rest)``, ``rest`` the rivals' sum ``sum_{c != top} exp(x_c - max)``: the top's ``log s``
     is ``-r``."""
-    to_p: Tensor
-    """``exp(max - logsumexp) (1 + rest)``: ``s * to_p`` is ``exp(x - logsumexp)``, the reference
-    path's ``p`` in ``log(1 - p)``, rounded alike."""
     inv: Tensor
     """``1 / (1 + rest)``: the top's softmax."""
     rest_share: Tensor
@@ -191,14 +188,12 @@ def _rows(x: Tensor, gamma: float, countdown: Tensor, scratch: list[Tensor]) -> 
     rest_share = s.scatter_(1, top, 0.0).sum(dim=1, keepdim=True)
     rest = rest_share / inv
     r = torch.log1p(rest)
-    total = high + r
-    # log(1 - p_top) is the rivals' log-sum-exp, max + log(rest), minus the total: each rounded to
-    # the logits' scale as the reference path rounds them. With no rivals left, it is -inf, which
-    # gamma = 0 must not multiply.
-    log_miss = (high + torch.log(rest)) - total
+    # log(1 - p_top) is the rivals' share: not a difference of log-sum-exps, which would round to
+    # the logits' scale. With no rivals left, it is -inf, which gamma = 0 must not multiply.
+    log_miss = torch.log(rest) - r
     focus_top = torch.exp(log_miss * gamma) if gamma else torch.ones_like(r)
     slope = torch.where(rest > 0, r / rest, 1.0).mul_(gamma).add_(1.0)
-    return _Rows(high, top, s, r, torch.exp(high - total).div_(inv), inv, rest_share, focus_top, slope)
+    return _Rows(high, top, s, r, inv, rest_share, focus_top, slope)
 
 
 def _dense_block(x: Tensor, target: Tensor, scale: Tensor | float, gamma: float, countdown: Tensor,
@@ -210,7 +205,7 @@ def _dense_block(x: Tensor, target: Tensor, scale: Tensor | float, gamma: float,
     the mean's count. Its sign makes the loss and the gradient single fused products.
     """
     s = _rows(x, gamma, countdown, scratch)
-    p = torch.mul(s.s, s.to_p, out=scratch[0])
+    p = scratch[0].copy_(s.s)
     miss = torch.neg(p, out=scratch[2]).add_(1.0)
     a = torch.pow(miss, gamma, out=scratch[3]).scatter_(1, s.top, s.focus_top).mul_(target).mul_(scale)
     terms = torch.sub(x, s.high, out=scratch[4]).sub_(s.r).mul_(a)
@@ -233,7 +228,7 @@ def _sparse_block(x: Tensor, labels: Tensor, scale: Tensor | float, gamma: float
     s = _rows(x, gamma, countdown, scratch)
     at_top = labels == s.top
     log_s = x.gather(1, labels).sub_(s.high).sub_(s.r)
-    p = s.s.gather(1, labels).mul_(s.to_p)
+    p = s.s.gather(1, labels)
     miss = torch.rsub(p, 1.0)
     a = torch.where(at_top, s.focus_top, torch.pow(miss, gamma)).mul_(scale)
     loss = a * log_s

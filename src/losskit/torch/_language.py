@@ -75,11 +75,6 @@ class _Batch:
             share = share * self.weight
         return share.sum()
 
-    def count(self) -> Tensor:
-        """The denominator of ``"mean"``: :meth:`kept_weight`, 1 where it is 0."""
-        total = self.kept_weight()
-        return torch.where(total == 0, torch.ones_like(total), total)
-
 
 def _batch(hidden: Tensor, classifier: Tensor, bias: Tensor | None, labels: Tensor, class_weight: Tensor | None,
            weight: Tensor | None, ignore: int | None) -> _Batch:
@@ -190,16 +185,21 @@ def _token_scale(batch: _Batch, factor: Tensor | None) -> Tensor:
 
 def _cost(batch: _Batch, o: _Options, needs: tuple[bool, bool, bool]) -> tuple[Tensor, Grads]:
     """The reduced cost and, for ``"mean"`` and ``"sum"``, the gradients ``needs`` asks for."""
-    count = batch.count() if o.reduction == "mean" else None
+    mean = o.reduction == "mean"
+    count = batch.kept_weight() if mean else batch.hidden.new_ones(())
+    # A mean over no weight is 0 with gradient 0, also where label smoothing leaves a loss on the
+    # classes that have a weight while the labels' have none.
+    kept = count != 0
+    count = torch.where(kept, count, 1.0)
     want = o.reduction != "none" and any(needs)
-    scale = _token_scale(batch, None if count is None else 1.0 / count) if want else None
+    scale = _token_scale(batch, kept / count if mean else None) if want else None
     losses, grads = _sweep(batch, o, scale, needs)
     if batch.weight is not None:
         losses = losses * batch.weight
     if o.reduction == "none":
         return losses.reshape(batch.shape), grads
     total = losses.sum()
-    return (total if count is None else total / count), grads
+    return (torch.where(kept, total / count, 0.0) if mean else total), grads
 
 
 def _gradients(o: _Options, needs: tuple[bool, bool, bool], hidden: Tensor, classifier: Tensor, bias: Tensor | None,

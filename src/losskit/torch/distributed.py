@@ -45,9 +45,10 @@ def _total(value: Any, name: str) -> Tensor:
     return value
 
 
-def _over_ranks(total: Tensor, count: Any, group: Any) -> tuple[Tensor, Tensor, int]:
+def _over_ranks(total: Tensor, count: Any, group: Any) -> tuple[Tensor, Tensor, Tensor]:
     """The sums of ``total`` (detached) and ``count`` over the ranks, by one all-reduce, in at least
-    float32, the count replaced by 1 where it is 0; and the world size."""
+    float32, the count replaced by 1 where it is 0; and the factor of a rank's gradient, the world
+    size, 0 where the count is."""
     dtype = torch.promote_types(total.dtype, torch.float32)  # float16 counts are not exact beyond 2048
     count = torch.as_tensor(count, device=total.device).detach()
     if count.is_complex() or count.dtype == torch.bool:
@@ -59,8 +60,10 @@ def _over_ranks(total: Tensor, count: Any, group: Any) -> tuple[Tensor, Tensor, 
     if world > 1:
         dist.all_reduce(parts, group=group)
     grand_total, grand_count = parts.unbind()
-    # A global batch with nothing to count has mean 0 and gradient 0: the library's convention.
-    return grand_total, torch.where(grand_count == 0, torch.ones_like(grand_count), grand_count), world
+    # A global batch with nothing to count has mean 0 and gradient 0: the library's convention (its
+    # total need not be 0: label smoothing onto the classes that have a weight).
+    empty = grand_count == 0
+    return torch.where(empty, 0.0, grand_total), torch.where(empty, 1.0, grand_count), torch.where(empty, 0.0, float(world)).to(dtype)
 
 
 def global_mean(total: Tensor, count: Any, group: Any = None) -> Tensor:
@@ -90,8 +93,8 @@ def global_mean(total: Tensor, count: Any, group: Any = None) -> Tensor:
       The global mean, a 0-d tensor of ``total``'s dtype.
     """
     total = _total(total, "total")
-    grand_total, divisor, world = _over_ranks(total, count, group)
-    share = total.to(divisor.dtype) * (world / divisor)
+    grand_total, divisor, factor = _over_ranks(total, count, group)
+    share = total.to(divisor.dtype) * (factor / divisor)
     # The value is the global mean, the gradient this rank's share: share - share.detach() is exactly 0.
     return (grand_total / divisor + (share - share.detach())).to(total.dtype)
 
@@ -118,8 +121,8 @@ def accumulated_mean(parameters: Iterable[Tensor], total: Tensor, count: Any, gr
       The global mean of the step, a 0-d tensor without gradient, the same on every rank.
     """
     total = _total(total, "total")
-    grand_total, divisor, world = _over_ranks(total, count, group)
-    scale = world / divisor
+    grand_total, divisor, factor = _over_ranks(total, count, group)
+    scale = factor / divisor
     with torch.no_grad():
         for p in parameters:
             if p.grad is not None:
