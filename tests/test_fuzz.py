@@ -43,9 +43,10 @@ from _cases import CASES, C, Case
 from conftest import BACKENDS, Backend, to_numpy
 
 # CI: the same examples on every run (a bounded, stable cost); long: new ones each run, many more.
+_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 settings.register_profile("fuzz-ci", max_examples=35, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fuzz-long", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+                          suppress_health_check=_SUPPRESSED)
+settings.register_profile("fuzz-long", max_examples=400, deadline=None, suppress_health_check=_SUPPRESSED)
 PROFILE = settings.get_profile(f"fuzz-{os.environ.get('LOSSKIT_FUZZ', 'ci')}")
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -349,15 +350,11 @@ def _example(case: Case, data: st.DataObject, tally: Tally) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
-def test_fuzz(case: Case, record_property: Callable[[str, object], None]) -> None:
+@settings(PROFILE)  # record_property is the same for every example of a test: shared on purpose
+@given(data=st.data())
+def test_fuzz(case: Case, data: st.DataObject, record_property: Callable[[str, object], None]) -> None:
+    # given on the test itself, not on a function inside it: hypothesis's database then keys the
+    # examples it saves by the test's id, so that a failure of `make fuzz` is replayed by the next run
     tally = Tally()
-
-    @settings(PROFILE)
-    @given(data=st.data())
-    def fuzz(data: st.DataObject) -> None:
-        _example(case, data, tally)
-
-    try:
-        fuzz()
-    finally:
-        record_property("fuzz", tally.json())
+    _example(case, data, tally)
+    record_property("fuzz", tally.json())
