@@ -350,8 +350,9 @@ def test_every_token_ignored_on_every_rank_gives_0_and_gradient_0() -> None:
 def test_a_global_count_of_0_gives_0_and_gradient_0_also_where_the_total_is_not() -> None:
     # every label's class weight is 0, and label smoothing leaves a loss on the classes that have one
     logits = torch.randn(6, 4, dtype=DTYPE, requires_grad=True)
-    total, count = losskit.mean_parts(losskit.sparse_categorical_cross_entropy, logits, torch.zeros(6, dtype=torch.int64),
-                                      from_logits=True, label_smoothing=0.2, class_weight=[0.0, 1.0, 1.0, 1.0])
+    labels = torch.zeros(6, dtype=torch.int64)
+    total, count = losskit.mean_parts(losskit.sparse_categorical_cross_entropy, logits, labels, from_logits=True,
+                                      label_smoothing=0.2, class_weight=[0.0, 1.0, 1.0, 1.0])
     assert float(count) == 0.0 and float(total) > 0.0
     loss = global_mean(total, count)
     loss.backward()

@@ -63,7 +63,8 @@ def _over_ranks(total: Tensor, count: Any, group: Any) -> tuple[Tensor, Tensor, 
     # A global batch with nothing to count has mean 0 and gradient 0: the library's convention (its
     # total need not be 0: label smoothing onto the classes that have a weight).
     empty = grand_count == 0
-    return torch.where(empty, 0.0, grand_total), torch.where(empty, 1.0, grand_count), torch.where(empty, 0.0, float(world)).to(dtype)
+    factor = torch.where(empty, 0.0, float(world)).to(dtype)
+    return torch.where(empty, 0.0, grand_total), torch.where(empty, 1.0, grand_count), factor
 
 
 def global_mean(total: Tensor, count: Any, group: Any = None) -> Tensor:
