@@ -92,6 +92,22 @@ def test_fast_path_equals_reference_in_value_and_gradient(case: FastCase, dtype:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_a_retained_graph_gives_the_gradient_again(case: FastCase, rng: np.random.Generator) -> None:
+    """Backward hands the held gradient over, scaled in place: a second backward through a retained
+    graph computes it again, and leaves the first one's result as it was."""
+    tensors, kwargs = case.draw(rng, torch.float64)
+    reduction = "mean" if "mean" in case.reductions else case.reductions[0]
+    leaves = _leaves(case, tensors)
+    out = losskit.get(case.name)(*leaves, **{**kwargs, "reduction": reduction}).sum()
+    first = torch.autograd.grad(out, leaves[:case.grads], retain_graph=True)
+    kept = [g.clone() for g in first]
+    second = torch.autograd.grad(out, leaves[:case.grads], torch.tensor(3.0, dtype=torch.float64))
+    for f, k, g in zip(first, kept, second, strict=True):
+        torch.testing.assert_close(f, k, rtol=0, atol=0)
+        torch.testing.assert_close(g, 3.0 * k, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_compiled_fast_path_equals_eager(case: FastCase, taken: list[str], rng: np.random.Generator) -> None:
     """``torch.compile(fullgraph=True)`` of a step that calls the loss: no graph break, the same numbers."""
     tensors, kwargs = case.draw(rng, torch.float64)

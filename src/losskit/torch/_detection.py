@@ -52,8 +52,8 @@ _BLOCK = 1 << 18
 """Elements per block (1 MiB in float32): a block's temporaries stay in the caches."""
 
 _SPARSE_BLOCK = 1 << 20
-"""Elements per block of the sparse softmax kernel: it keeps two block-sized temporaries, not six,
-so larger blocks share out the cost of its per-row operations."""
+"""Elements per block of the sparse softmax kernel: it has no block-sized temporary (it works in
+the gradient), so larger blocks share out the cost of its per-row operations."""
 
 
 def _block(size: int, n: int) -> int:
@@ -220,22 +220,32 @@ def _dense_block(x: Tensor, target: Tensor, scale: Tensor | float, gamma: float,
     return loss
 
 
-def _sparse_block(x: Tensor, labels: Tensor, scale: Tensor | float, gamma: float, countdown: Tensor,
-                  grad: Tensor, scratch: list[Tensor]) -> Tensor:
+def _sparse_block(x: Tensor, labels: Tensor, scale: Tensor | float, gamma: float, grad: Tensor) -> Tensor:
     """:func:`_dense_block` for a one-hot target given by ``labels`` ``(rows, 1[, cols])``, with
-    ``scale`` ``-alpha`` of each row's label (0 where ignored) over the mean's count, and two
-    ``scratch`` buffers: only the labelled class has a focal term, so all but the softmax is per row."""
-    s = _rows(x, gamma, countdown, scratch)
-    at_top = labels == s.top
-    log_s = x.gather(1, labels).sub_(s.high).sub_(s.r)
-    p = s.s.gather(1, labels)
-    miss = torch.rsub(p, 1.0)
-    a = torch.where(at_top, s.focus_top, torch.pow(miss, gamma)).mul_(scale)
-    loss = a * log_s
-    w = torch.where(at_top, a * s.slope_top, a.addcmul(loss, p.div_(miss), value=-gamma))
-    torch.mul(s.s, w.neg(), out=grad)
-    grad.scatter_(1, s.top, torch.where(at_top, w * s.rest_share, -w * s.inv))
-    grad.scatter_add_(1, labels, torch.where(at_top, 0.0, w))
+    ``scale`` ``-alpha`` of each row's label (0 where ignored) over the mean's count, and no scratch
+    buffer: only the labelled class has a focal term, so all but the exponentials, which are
+    computed where the gradient goes, is per row.
+
+    The top class needs no search: where the label's logit is a maximum, the label serves as the
+    top (the rivals' sum then leaves out exactly one maximal term, as the reference's does); where
+    it is not, ``p <= 1/2`` and neither ``log p`` nor ``1 - p`` suffers from rounding.
+    """
+    high = torch.amax(x, dim=1, keepdim=True)
+    e = torch.sub(x, high, out=grad).exp_()
+    logit = x.gather(1, labels)
+    e_label = e.gather(1, labels)
+    rest = e.scatter_(1, labels, 0.0).sum(dim=1, keepdim=True)  # the rivals' sum_{c != y} exp(x_c - max)
+    z = rest + e_label  # the softmax's denominator
+    at_top = logit == high
+    log_p = torch.where(at_top, -torch.log1p(rest), (logit - high).sub_(torch.log(z)))
+    miss = rest / z  # 1 - p, to full precision also where p rounds to 1
+    a = (torch.pow(miss, gamma) if gamma else torch.ones_like(miss)).mul_(scale)
+    loss = a * log_p
+    # d loss / d x_c = w (s_c - [c = y]) with w = a (1 - gamma log p p / (1 - p)); p / (1 - p) is
+    # e_y / rest, and -log p p / (1 - p) tends to 1 where the rivals vanish
+    ratio = torch.where(rest > 0, log_p.neg() * e_label / rest, 1.0)
+    w = a.mul_(ratio.mul_(gamma).add_(1.0))
+    e.mul_(w.neg().div_(z)).scatter_(1, labels, w * miss)
     return loss
 
 
@@ -305,16 +315,16 @@ def _softmax_focal(pred: Tensor, target: Tensor, *, labels: bool, gamma: float, 
     countdown = torch.arange(num_classes, 0, -1, dtype=pred.dtype, device=pred.device)
     countdown = countdown.reshape(1, num_classes, *(1 for _ in tail))
     blocks = list(_blocks(rows, num_classes, cols, _block(_SPARSE_BLOCK if sparse else _BLOCK, x.numel())))
-    scratch = _scratch(2 if sparse else 6, tuple(x[blocks[0]].shape), x)
+    scratch = [] if sparse else _scratch(6, tuple(x[blocks[0]].shape), x)
     total = pred.new_zeros(())
     for block in blocks:
         xb, yb, gb = x[block], y[block], grad[block]
         kb = None if keep is None else keep[block]
-        fitted = [_fit(t, xb) for t in scratch]
         if sparse:
             row_scale = scale if by_label is None else by_label[yb]
-            part = _sparse_block(xb, yb, row_scale if kb is None else kb * row_scale, gamma, countdown, gb, fitted)
+            part = _sparse_block(xb, yb, row_scale if kb is None else kb * row_scale, gamma, gb)
         else:
+            fitted = [_fit(t, xb) for t in scratch]
             dense = (_one_hot(yb, kb, label_smoothing, fitted[5]) if labels
                      else _smoothed(yb, label_smoothing, fitted[5]))
             part = _dense_block(xb, dense, scale, gamma, countdown, gb, fitted)

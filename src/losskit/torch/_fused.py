@@ -19,6 +19,10 @@ separable per example must decline ``"none"``). ``axes`` names the axes of those
 Double backward (``create_graph=True``, e.g. a Hessian-vector product or a gradient penalty on
 the loss) does not use the saved gradient, which is a constant: it runs the reference path on
 the saved inputs and differentiates that, so higher derivatives are the reference path's.
+
+Eagerly, backward scales the gradients in place and hands them over (a loss's own backward, whose
+upstream gradient is 1, leaves them as they are on the CPU): the fused loss then costs one
+gradient-sized buffer in all. A second backward through a retained graph runs the kernel again.
 """
 
 from __future__ import annotations
@@ -62,14 +66,20 @@ class _Fused(torch.autograd.Function):
     def forward(ctx: Any, kernel: Kernel, name: str, n_grad: int, axes: tuple[int, ...],
                 options: tuple[tuple[str, Any], ...], *tensors: Tensor) -> Tensor:
         loss, grads = _run(kernel, tensors, dict(options))
-        ctx.name, ctx.n_grad, ctx.options, ctx.n_tensors = name, n_grad, options, len(tensors)
+        ctx.kernel, ctx.name, ctx.n_grad, ctx.options, ctx.n_tensors = kernel, name, n_grad, options, len(tensors)
         ctx.present = tuple(g is not None for g in grads)
         # Where a "none" loss summed over axes, the upstream gradient is viewed with those axes kept.
         ctx.keep = tuple(
             tuple(1 if i in {a % t.ndim for a in axes} else n for i, n in enumerate(t.shape))
             for t in tensors[:n_grad]
         )
-        ctx.save_for_backward(*tensors, *(g for g in grads if g is not None))
+        held = tuple(g for g in grads if g is not None)
+        # Eagerly the gradients are held on ctx, not saved, so that backward can scale them in place
+        # and hand them over: no second gradient-sized buffer and no pass to fill it. torch.compile
+        # traces saved tensors only.
+        ctx.traced = torch.compiler.is_compiling()
+        ctx.save_for_backward(*tensors, *(held if ctx.traced else ()))
+        ctx.held = None if ctx.traced else held
         return loss
 
     @staticmethod
@@ -80,15 +90,34 @@ class _Fused(torch.autograd.Function):
         tail: tuple[None, ...] = (None,) * (ctx.n_tensors - ctx.n_grad)
         if torch.is_grad_enabled():  # create_graph=True: differentiate the reference path instead
             return (*head, *_reference_grads(ctx.name, tensors, ctx.n_grad, ctx.options, upstream), *tail)
-        grads = iter(saved[ctx.n_tensors:])
+        if ctx.traced:
+            grads, own = iter(saved[ctx.n_tensors:]), False
+        else:
+            held, ctx.held = ctx.held, None
+            # a second backward through a retained graph finds them handed over: computed again
+            own = held is not None and _distinct(held, tensors)
+            if held is None:
+                held = tuple(g for g in _run(ctx.kernel, tensors, dict(ctx.options))[1] if g is not None)
+                own = _distinct(held, tensors)
+            grads = iter(held)
+        # the upstream gradient of a loss's own backward is 1: on the CPU, reading it costs nothing
+        unit = upstream.ndim == 0 and upstream.device.type == "cpu" and not ctx.traced and bool(upstream == 1.0)
         out: list[Tensor | None] = []
         for present, keep in zip(ctx.present, ctx.keep, strict=True):
             if not present:
                 out.append(None)
                 continue
             g = next(grads)
-            out.append(g * (upstream if upstream.ndim == 0 else upstream.reshape(keep)))
+            factor = upstream if upstream.ndim == 0 else upstream.reshape(keep)
+            out.append(g if unit else g.mul_(factor) if own else g * factor)
         return (*head, *out, *tail)
+
+
+def _distinct(grads: Sequence[Tensor], tensors: Sequence[Tensor]) -> bool:
+    """Whether the gradients may be scaled in place: contiguous (so no two elements share memory),
+    none of them twice, and none an input."""
+    return (all(g.is_contiguous() for g in grads) and len({id(g) for g in grads}) == len(grads)
+            and not any(g is t for g in grads for t in tensors))
 
 
 def _run(kernel: Kernel, tensors: Sequence[Tensor], options: dict[str, Any]) -> tuple[Tensor, Sequence[Tensor | None]]:
