@@ -44,8 +44,8 @@ def mse(pred: Array, target: Array, *, weight: Array | None = None, reduction: s
       2.0
     """
     a = prepare(pred, target, weight=weight, reduction=reduction)
-    r = a.pred - a.target
-    return a.finish(r * r)
+    # an unnamed difference: NumPy squares it in place (temporary elision), one buffer, not two
+    return a.finish((a.pred - a.target) ** 2)
 
 
 @register("mean_absolute_error", "l1", "absolute_error")
@@ -97,11 +97,11 @@ def huber(pred: Array, target: Array, *, delta: float = 1.0, weight: Array | Non
     delta = checks.real("delta", delta, low=0.0, low_open=True)
     a = prepare(pred, target, weight=weight, reduction=reduction)
     r = a.xp.abs(a.pred - a.target)
-    # Splitting |r| into a quadratic and a linear part gives the right value and gradient
-    # on both sides of delta without a where (whose untaken branch would still be differentiated).
-    quadratic = a.xp.clip(r, max=delta)
-    linear = r - quadratic
-    return a.finish(0.5 * quadratic * quadratic + delta * linear)
+    # q (r - q / 2) with q = min(r, delta) is r^2 / 2 below delta and delta (r - delta / 2) above,
+    # with the right gradient on both sides and no where (whose untaken branch would still be
+    # differentiated); written with unnamed temporaries, which NumPy reuses in place.
+    q = a.xp.clip(r, max=delta)
+    return a.finish(q * (r - q * 0.5))
 
 
 @register("logcosh")
