@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,29 @@ BACKENDS = [
 @pytest.fixture(params=BACKENDS, ids=repr)
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.param
+
+
+def spy_fast_paths(monkeypatch: pytest.MonkeyPatch, names: Iterable[str]) -> list[str]:
+    """Wrap the torch fast paths of ``names``; returns the list of the losses whose fast path then
+    computes a result (does not decline), in call order."""
+    import importlib
+
+    from losskit._core.dispatch import FAST
+
+    calls: list[str] = []
+    for name in names:
+        module_name, attribute = FAST[name]
+        module = importlib.import_module(f"losskit.torch.{module_name}")
+        fast = getattr(module, attribute)
+
+        def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
+            out = _fast(*args, **kwargs)
+            if out is not NotImplemented:
+                calls.append(_name)
+            return out
+
+        monkeypatch.setattr(module, attribute, spy)
+    return calls
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ difference of each; the tests read them.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -25,7 +24,7 @@ import losskit
 from losskit.torch.distributed import accumulated_mean, all_gather_with_grad, global_mean
 
 from _cases import CASES, Case
-from conftest import BACKENDS, Backend, to_numpy
+from conftest import BACKENDS, Backend, spy_fast_paths, to_numpy
 
 WORLD = 2
 TOL = 1e-12  # float64: the two computations differ only in the order of their sums
@@ -307,21 +306,7 @@ def test_mean_parts_are_the_sum_and_the_denominator_of_the_mean(case: Case, back
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The losses whose torch fast path computed the result while counting."""
-    from losskit._core.dispatch import FAST
-
-    calls: list[str] = []
-    for name in ("sparse_categorical_cross_entropy", "linear_cross_entropy"):
-        module = importlib.import_module(f"losskit.torch.{FAST[name][0]}")
-        fast = getattr(module, name)
-
-        def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
-            out = _fast(*args, **kwargs)
-            if out is not NotImplemented:
-                calls.append(_name)
-            return out
-
-        monkeypatch.setattr(module, name, spy)
-    return calls
+    return spy_fast_paths(monkeypatch, ("sparse_categorical_cross_entropy", "linear_cross_entropy"))
 
 
 def test_mean_parts_keep_the_torch_fast_paths_that_count(taken: list[str]) -> None:

@@ -6,7 +6,6 @@ and with a double backward.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,8 @@ import losskit.reference as reference
 from _fast import CASES, FastCase
 from losskit._core.dispatch import FAST, REFERENCE
 
+from conftest import spy_fast_paths
+
 DTYPES = [torch.float32, torch.float64]
 TOL = {torch.float32: {"rtol": 2e-6, "atol": 1e-7}, torch.float64: {"rtol": 1e-13, "atol": 1e-15}}
 IDS = [case.id for case in CASES]
@@ -27,19 +28,7 @@ IDS = [case.id for case in CASES]
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the losses whose fast path computed the result (did not decline)."""
-    calls: list[str] = []
-    for name, (module_name, attribute) in FAST.items():
-        module = importlib.import_module(f"losskit.torch.{module_name}")
-        fast = getattr(module, attribute)
-
-        def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
-            out = _fast(*args, **kwargs)
-            if out is not NotImplemented:
-                calls.append(_name)
-            return out
-
-        monkeypatch.setattr(module, attribute, spy)
-    return calls
+    return spy_fast_paths(monkeypatch, FAST)
 
 
 def _leaves(case: FastCase, tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 import losskit
 import losskit.reference as reference
-from losskit._core.dispatch import FAST
+
+from conftest import spy_fast_paths
 
 _autoencoder = importlib.import_module("losskit.torch._autoencoder")
 NAMES = ("kl_divergence", "js_divergence", "gaussian_kl", "reconstruction")
@@ -23,20 +24,7 @@ NAMES = ("kl_divergence", "js_divergence", "gaussian_kl", "reconstruction")
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the autoencoder losses whose fast path computed the result (did not decline)."""
-    calls: list[str] = []
-    for name in NAMES:
-        module_name, attribute = FAST[name]
-        module = importlib.import_module(f"losskit.torch.{module_name}")
-        fast = getattr(module, attribute)
-
-        def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
-            out = _fast(*args, **kwargs)
-            if out is not NotImplemented:
-                calls.append(_name)
-            return out
-
-        monkeypatch.setattr(module, attribute, spy)
-    return calls
+    return spy_fast_paths(monkeypatch, NAMES)
 
 
 def _distribution(rng: np.random.Generator, shape: tuple[int, ...], axis: int = -1, zeros: float = 0.0) -> np.ndarray:

@@ -16,24 +16,16 @@ import torch.nn.functional as F
 import losskit
 import losskit.reference as reference
 
+from conftest import spy_fast_paths
+
 fast = importlib.import_module("losskit.torch._classification")
 
 
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The losses whose fast path computed the result."""
-    calls: list[str] = []
-    for name in ("binary_cross_entropy", "categorical_cross_entropy", "hinge", "squared_hinge", "multiclass_hinge"):
-        original = getattr(fast, name)
-
-        def spy(*args: Any, _original: Callable[..., Any] = original, _name: str = name, **kwargs: Any) -> Any:
-            out = _original(*args, **kwargs)
-            if out is not NotImplemented:
-                calls.append(_name)
-            return out
-
-        monkeypatch.setattr(fast, name, spy)
-    return calls
+    return spy_fast_paths(monkeypatch, ("binary_cross_entropy", "categorical_cross_entropy", "hinge", "squared_hinge",
+                                        "multiclass_hinge"))
 
 
 def _grad(fn: Callable[..., torch.Tensor], x: torch.Tensor, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, ...]:

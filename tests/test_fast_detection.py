@@ -14,6 +14,8 @@ import torch
 import losskit
 import losskit.reference as reference
 
+from conftest import spy_fast_paths
+
 detection = importlib.import_module("losskit.torch._detection")
 
 NAMES = ("focal", "categorical_focal", "sparse_categorical_focal")
@@ -22,18 +24,7 @@ NAMES = ("focal", "categorical_focal", "sparse_categorical_focal")
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the focal losses whose fast path computed the result (did not decline)."""
-    calls: list[str] = []
-    for name in NAMES:
-        fast = getattr(detection, name)
-
-        def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
-            out = _fast(*args, **kwargs)
-            if out is not NotImplemented:
-                calls.append(_name)
-            return out
-
-        monkeypatch.setattr(detection, name, spy)
-    return calls
+    return spy_fast_paths(monkeypatch, NAMES)
 
 
 def _agree(name: str, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> None:

@@ -3,7 +3,6 @@ the piecewise-linear kinds under create_graph, declines and the reference path's
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +12,9 @@ import torch
 
 import losskit
 import losskit.reference as reference
-from losskit._core.dispatch import FAST
 from losskit.gan import KINDS
+
+from conftest import spy_fast_paths
 
 PLAIN = [kind for kind in KINDS if kind != "relativistic"]
 DTYPES = [torch.float32, torch.float64]
@@ -24,20 +24,7 @@ TOL = {torch.float32: {"rtol": 2e-6, "atol": 1e-7}, torch.float64: {"rtol": 1e-1
 @pytest.fixture
 def taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the GAN losses whose fast path computed the result (did not decline)."""
-    calls: list[str] = []
-    for name in ("gan_discriminator_loss", "gan_generator_loss"):
-        module_name, attribute = FAST[name]
-        module = importlib.import_module(f"losskit.torch.{module_name}")
-        fast = getattr(module, attribute)
-
-        def spy(*args: Any, _fast: Callable[..., Any] = fast, _name: str = name, **kwargs: Any) -> Any:
-            out = _fast(*args, **kwargs)
-            if out is not NotImplemented:
-                calls.append(_name)
-            return out
-
-        monkeypatch.setattr(module, attribute, spy)
-    return calls
+    return spy_fast_paths(monkeypatch, ("gan_discriminator_loss", "gan_generator_loss"))
 
 
 def _scores(rng: np.random.Generator, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
