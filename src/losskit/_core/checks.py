@@ -287,6 +287,12 @@ def non_negative(xp: Namespace, name: str, x: Array) -> None:
         raise ValueError(f"{name} must be finite and non-negative, found {first(xp, x, bad)}")
 
 
+def negative_or_not_finite(xp: Namespace, name: str, x: Array) -> bool:
+    """Whether floating ``x`` holds a value :func:`non_negative` refuses, for a fast path that leaves the
+    error to the reference path (under ``torch.compile``: the assertion, see :func:`any_true`)."""
+    return any_true(xp, ~((x >= 0) & xp.isfinite(x)), f"{name} must be finite and non-negative")
+
+
 def broadcasts_to(name: str, x: Array, shape: tuple[int, ...], *, same_ndim: bool) -> None:
     """``x`` broadcasts to ``shape`` without changing it.
 

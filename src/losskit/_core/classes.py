@@ -38,6 +38,12 @@ def along(call: Call, vector: Array, axis: int, ndim: int) -> Array:
     return call.xp.reshape(vector, tuple(shape))
 
 
+def labels_expected(num_classes: int, ignore: int | None) -> str:
+    """What a label map must hold, as the errors say it (without the culprit)."""
+    allowed = f" or ignore_index={ignore}" if ignore is not None else ""
+    return f"target holds class labels in [0, {num_classes}){allowed}"
+
+
 def labels(a: Inputs, axis: int, ignore: int | None = None) -> tuple[Array, Array | None]:
     """Validated integer labels, with ignored ones replaced by class 0, and the mask of kept ones."""
     xp = a.xp
@@ -60,8 +66,7 @@ def labels(a: Inputs, axis: int, ignore: int | None = None) -> tuple[Array, Arra
         keep = y != ignore
         valid = valid | ~keep
     bad = ~valid
-    allowed = f" or ignore_index={ignore}" if ignore is not None else ""
-    message = f"target holds class labels in [0, {num_classes}){allowed}"
+    message = labels_expected(num_classes, ignore)
     if checks.any_true(xp, bad, message):
         raise ValueError(f"{message}; found {checks.first(xp, y, bad)}")
     if keep is not None:

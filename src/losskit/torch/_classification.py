@@ -93,7 +93,7 @@ class _InUnit:
 def _bad_weight(v: Tensor | float | None, name: str) -> bool:
     """A weight the reference refuses (negative or not finite), when value checks run."""
     if isinstance(v, Tensor):
-        return checks.any_true(xp, ~((v >= 0) & v.isfinite()), f"{name} must be finite and non-negative")
+        return checks.negative_or_not_finite(xp, name, v)
     return v is not None and checks.active(xp) and not (math.isfinite(v) and v >= 0)
 
 
@@ -366,9 +366,7 @@ def sparse_categorical_cross_entropy(pred: Any, target: Any, *, from_logits: boo
     keep = target != ignore if ignored else None
     if not labels_ok:
         bad = (target < 0) | (target >= num_classes)
-        allowed = "" if ignore is None else f" or ignore_index={ignore}"
-        if checks.any_true(xp, bad if keep is None else bad & keep,
-                           f"target holds class labels in [0, {num_classes}){allowed}"):
+        if checks.any_true(xp, bad if keep is None else bad & keep, classes.labels_expected(num_classes, ignore)):
             return NotImplemented  # the reference path raises, naming the label
     if class_weight is not None and (class_weight.shape != (num_classes,) or _bad_weight(class_weight, "class_weight")):
         return NotImplemented
@@ -529,7 +527,7 @@ def multiclass_hinge(pred: Any, target: Any, *, margin: float = 1.0, kind: str =
     m = checks.real("margin", margin, low=0.0)
     reduction = checks.reduction(reduction)
     if checks.traced(xp):
-        checks.require((target >= 0) & (target < pred.shape[-1]), f"target holds class labels in [0, {pred.shape[-1]})")
+        checks.require((target >= 0) & (target < pred.shape[-1]), classes.labels_expected(pred.shape[-1], None))
     if checks.active(xp):
         least, most = (int(v) for v in torch.aminmax(target))
         if least < 0 or most >= pred.shape[-1]:

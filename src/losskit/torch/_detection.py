@@ -367,7 +367,7 @@ def _usable_alpha(alpha: Any, pred: Tensor, num_classes: int) -> bool:
     if not (isinstance(alpha, Tensor) and alpha.dtype == pred.dtype and alpha.device == pred.device
             and not alpha.requires_grad and tuple(alpha.shape) in {(), (num_classes,)}):
         return False
-    return not checks.any_true(xp, ~((alpha >= 0) & alpha.isfinite()), "alpha must be finite and non-negative")
+    return not checks.negative_or_not_finite(xp, "alpha", alpha)
 
 
 def categorical_focal(pred: Any, target: Any, *, gamma: float = 2.0, alpha: Any = None, from_logits: bool = False,
@@ -402,11 +402,9 @@ def _valid_labels(target: Tensor, num_classes: int, ignore: int | None) -> bool:
     bad = target < 0
     if _holds(target.dtype, num_classes):  # else no label reaches it (and a comparison would wrap)
         bad |= target >= num_classes
-    allowed = ""
     if ignore is not None and _holds(target.dtype, ignore):
         bad &= target != ignore
-        allowed = f" or ignore_index={ignore}"
-    return not checks.any_true(xp, bad, f"target holds class labels in [0, {num_classes}){allowed}")
+    return not checks.any_true(xp, bad, classes.labels_expected(num_classes, ignore))
 
 
 def sparse_categorical_focal(pred: Any, target: Any, *, gamma: float = 2.0, alpha: Any = None,

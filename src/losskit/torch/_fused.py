@@ -94,12 +94,9 @@ class _Fused(torch.autograd.Function):
             grads, own = iter(saved[ctx.n_tensors:]), False
         else:
             held, ctx.held = ctx.held, None
-            # a second backward through a retained graph finds them handed over: computed again
-            own = held is not None and _distinct(held, tensors)
-            if held is None:
+            if held is None:  # a second backward through a retained graph finds them handed over
                 held = tuple(g for g in _run(ctx.kernel, tensors, dict(ctx.options))[1] if g is not None)
-                own = _distinct(held, tensors)
-            grads = iter(held)
+            grads, own = iter(held), _distinct(held, tensors)
         # the upstream gradient of a loss's own backward is 1: on the CPU, reading it costs nothing
         unit = upstream.ndim == 0 and upstream.device.type == "cpu" and not ctx.traced and bool(upstream == 1.0)
         out: list[Tensor | None] = []

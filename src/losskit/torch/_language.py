@@ -299,11 +299,9 @@ def _invalid(labels: Tensor, num_classes: int, ignore: int | None, class_weight:
     bad = (y < 0) | (y >= num_classes)
     if ignore is not None:
         bad &= y != ignore
-    allowed = "" if ignore is None else f" or ignore_index={ignore}"
-    if checks.any_true(xp, bad, f"target holds class labels in [0, {num_classes}){allowed}"):
+    if checks.any_true(xp, bad, classes.labels_expected(num_classes, ignore)):
         return True
-    return any(v is not None and checks.any_true(xp, ~((v >= 0) & v.isfinite()),
-                                                 f"{name} must be finite and non-negative")
+    return any(v is not None and checks.negative_or_not_finite(xp, name, v)
                for v, name in ((class_weight, "class_weight"), (weight, "weight")))
 
 

@@ -403,18 +403,19 @@ def _valid(pred: Tensor, target: Tensor, call: _Call) -> bool:
     if not (checks.active(xp) or checks.traced(xp)):
         return True
     if call.labels:
-        # min and max in one pass; only labels out of range are looked at one by one (under
-        # torch.compile: compiled in as an assertion)
         num_classes = pred.shape[call.ax]
-        low, high = (0, 0) if checks.traced(xp) else (int(v) for v in torch.aminmax(target))
-        if checks.traced(xp) or low < 0 or high >= num_classes:
+        # min and max in one pass; only labels out of range are looked at one by one (under
+        # torch.compile, where nothing is read, every label is: an assertion compiled in)
+        suspect = True
+        if checks.active(xp):
+            low, high = (int(v) for v in torch.aminmax(target))
+            suspect = low < 0 or high >= num_classes
+        if suspect:
             labels = target.long()
             bad = (labels < 0) | (labels >= num_classes)
-            allowed = ""
             if call.ignore is not None:
                 bad &= labels != call.ignore
-                allowed = f" or ignore_index={call.ignore}"
-            if checks.any_true(xp, bad, f"target holds class labels in [0, {num_classes}){allowed}"):
+            if checks.any_true(xp, bad, classes.labels_expected(num_classes, call.ignore)):
                 return False
     else:
         checks.finite(xp, "target", target)
