@@ -62,6 +62,14 @@ def _grid(margin: float, **kwargs: Any) -> Draw:
     return draw
 
 
+def _collapsed(rng: np.random.Generator, dtype: torch.dtype) -> Drawn:
+    """Batch-hard mining where one class has collapsed to a point: its anchors' farthest positive is
+    0, tied with every masked-out entry, whose shares of the gradient go nowhere."""
+    (x, labels), options = _grid(1.0, mining="hard")(rng, dtype)
+    x[labels == 0] = x[labels == 0][0]
+    return (x, labels), options
+
+
 def _in_batch(name: str, label: str, draw: Draw) -> FastCase:
     """An in-batch loss: "none" is declined (an anchor's loss moves every embedding)."""
     return FastCase(name, draw, reductions=("mean", "sum"), label=label)
@@ -94,6 +102,7 @@ CASES = [
       for average in ("nonzero", "mined")],
     _in_batch("batch_triplet", "grid-all", _grid(1.0, mining="all")),
     _in_batch("batch_triplet", "grid-hard", _grid(1.0, mining="hard", average="mined")),
+    _in_batch("batch_triplet", "grid-hard-collapsed", _collapsed),
     _in_batch("batch_triplet", "grid-semi_hard", _grid(2.0, mining="semi_hard")),
     _in_batch("batch_triplet", "grid-margin0", _grid(0.0, mining="all")),
     _in_batch("info_nce", "classes", _batch(scale=100.0, temperature=0.1)),

@@ -8,7 +8,8 @@ r"""Torch fast paths of the embedding losses: native and fused triplet, fused in
   (or similarities) with the reference path's own formula, turns the loss into its gradient
   :math:`G` with respect to that matrix, and pulls :math:`G` back through the Gram matrix with
   two matrix products: :math:`\partial / \partial x_i = \sum_j (M_{ij} + M_{ji}) (x_i - x_j)` for
-  a function of the squared distances, :math:`M` its derivative by them (halved).
+  a function of the squared distances, :math:`M` its derivative by them (halved). Batch-hard
+  mining, whose :math:`G` has a few non-zero entries per row, sums over those alone.
 
 ``batch_triplet`` never forms the :math:`O(N^3)` triplets. Its loss is piecewise linear in the
 distances: a triplet :math:`(a, p, n)` is active where :math:`v = d_{ap} - d_{an} + m \ge 0`, so the
@@ -46,8 +47,9 @@ from ..embedding import AVERAGES, DISTANCES, MININGS
 from ._fused import float_tensors, fused
 
 Tensor = torch.Tensor
-Backward = Callable[[Tensor], Tensor]
-"""``dcost/dD -> dcost/dx``: the pull-back of an ``(N, N)`` distance matrix to the embeddings."""
+Backward = Callable[[Tensor, bool], Tensor]
+"""``(dcost/dD, sparse) -> dcost/dx``: the pull-back of an ``(N, N)`` distance matrix to the embeddings,
+by gathering the non-zero entries of ``dcost/dD`` where ``sparse`` (a few per row), else by matrix products."""
 
 
 def _cosine_floor(dtype: torch.dtype) -> float:
@@ -199,11 +201,22 @@ def _pairs(labels: Tensor) -> tuple[Tensor, Tensor]:
     return positive, same.logical_not_()
 
 
-def _gram_backward(x: Tensor, m: Tensor) -> Tensor:
+def _pull(m: Tensor, a: Tensor, sparse: bool) -> Tensor:
+    """``sum_j (m_ij + m_ji) a_j``: two matrix products (so that ``m + m^T`` takes no ``(N, N)``
+    buffer) or, where ``sparse``, a sum over the non-zero entries of ``m`` only: batch-hard mining
+    has a few per row, and the two ``(N, N) @ (N, D)`` products cost ten times their gather. Not while
+    ``torch.compile`` traces: the number of non-zero entries would be a data-dependent shape."""
+    if not sparse or torch.compiler.is_compiling():
+        return torch.addmm(m @ a, m.T, a)
+    i, j = m.nonzero(as_tuple=True)
+    w = m[i, j].unsqueeze(1)
+    return torch.zeros_like(a).index_add_(0, i, a[j] * w).index_add_(0, j, a[i] * w)
+
+
+def _gram_backward(x: Tensor, m: Tensor, sparse: bool) -> Tensor:
     """``sum_j (m_ij + m_ji) (x_i - x_j)``: ``dcost/dx`` of a function of the squared distances
-    ``|x_i - x_j|^2`` (``|x_i|^2 + |x_j|^2 - 2 x_i.x_j``) with ``m = dcost/d|x_i - x_j|^2 / 2``;
-    two matrix products, so that ``m + m^T`` takes no ``(N, N)`` buffer."""
-    return torch.addmm(m @ x, m.T, x).neg_().addcmul_(x, (m.sum(1) + m.sum(0)).unsqueeze(1))
+    ``|x_i - x_j|^2`` (``|x_i|^2 + |x_j|^2 - 2 x_i.x_j``) with ``m = dcost/d|x_i - x_j|^2 / 2``."""
+    return _pull(m, x, sparse).neg_().addcmul_(x, (m.sum(1) + m.sum(0)).unsqueeze(1))
 
 
 def _distance_matrix(x: Tensor, kind: str) -> tuple[Tensor, Backward]:
@@ -214,8 +227,8 @@ def _distance_matrix(x: Tensor, kind: str) -> tuple[Tensor, Backward]:
         d = (u @ u.T).neg_().add_(1.0)
         d.fill_diagonal_(0.0)
 
-        def cosine_backward(g: Tensor) -> Tensor:
-            return _unit_grad(torch.addmm(g @ u, g.T, u).neg_(), u, r, free)
+        def cosine_backward(g: Tensor, sparse: bool) -> Tensor:
+            return _unit_grad(_pull(g, u, sparse).neg_(), u, r, free)
 
         return d, cosine_backward
     scale = binary_scale(xp, x.abs().amax())
@@ -226,15 +239,15 @@ def _distance_matrix(x: Tensor, kind: str) -> tuple[Tensor, Backward]:
         kept = d >= 0  # where the clamp passes the gradient (G is 0 on the diagonal)
         d.clamp_(min=0.0).fill_diagonal_(0.0).mul_(scale * scale)
 
-        def squared_backward(g: Tensor) -> Tensor:
-            return _gram_backward(x, g.mul_(kept)).mul_(2.0)
+        def squared_backward(g: Tensor, sparse: bool) -> Tensor:
+            return _gram_backward(x, g.mul_(kept), sparse).mul_(2.0)
 
         return d, squared_backward
     d.clamp_(min=0.0).fill_diagonal_(0.0).sqrt_().mul_(scale)  # scale sqrt(s): exact, scale is a power of 2
 
-    def euclidean_backward(g: Tensor) -> Tensor:
+    def euclidean_backward(g: Tensor, sparse: bool) -> Tensor:
         # dd/d|x_i - x_j|^2 = 1 / (2 d), and 0 (safe_sqrt's subgradient) at d = 0
-        return _gram_backward(x, g.div_(d).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0))
+        return _gram_backward(x, g.div_(d).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0), sparse)
 
     return d, euclidean_backward
 
@@ -351,30 +364,34 @@ def _triplets(d: Tensor, labels: Tensor, margin: float, semi_hard: bool,
     return loss.to(d.dtype), grad, counted
 
 
-def _closest(d: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+def _closest(d: Tensor, negative: Tensor) -> tuple[Tensor, Tensor]:
     """Each anchor's closest negative distance (``+inf`` without one), ``(N, 1)``, and where it is."""
-    near = torch.where(labels.unsqueeze(1) != labels.unsqueeze(0), d, math.inf)
+    near = torch.where(negative, d, math.inf)
     closest = near.amin(1, keepdim=True)
     return closest, near == closest
 
 
 def _hard(d: Tensor, labels: Tensor, margin: float, average: str | None) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Batch-hard mining, as :func:`_triplets`: each anchor's one triplet."""
+    """Batch-hard mining, as :func:`_triplets`: each anchor's one triplet, from masked row extrema
+    (no sorting: only the farthest positive counts)."""
     n = d.shape[0]
-    positives = _Positives.of(d, labels)
+    positive, negative = _pairs(labels)
+    count = positive.sum(1, keepdim=True)
     # the reference's max over where(positive, d, 0): at least 0
-    farthest = positives.values[:, -2:-1].clamp(min=0.0)
-    closest, bottom = _closest(d, labels)
-    valid = (positives.count > 0) & (positives.count < n - 1)
+    masked = torch.where(positive, d, 0.0)
+    farthest = masked.amax(1, keepdim=True)
+    closest, bottom = _closest(d, negative)
+    valid = (count > 0) & (count < n - 1)
     v = (farthest - closest).add_(margin)
     loss = torch.where(valid, v.clamp(min=0.0), 0.0)
-    # amax and amin share the gradient among ties: the masked zeros are ties of a farthest 0
+    # amax and amin share the gradient among ties: the masked zeros are ties of a farthest 0,
+    # whose shares go nowhere
     slope = (valid & (v >= 0)).to(d.dtype)
-    top = positives.values == farthest
-    ties = top.sum(1, keepdim=True) + (farthest == 0) * (n - positives.count)
+    top = masked == farthest
+    share = slope / top.sum(1, keepdim=True)
     grad = bottom.to(d.dtype)  # (a sum of booleans would take an int64 copy)
     grad.mul_(slope.neg().div_(grad.sum(1, keepdim=True)))
-    grad.scatter_add_(1, positives.cols, top * (slope / ties))
+    grad.addcmul_(top.logical_and_(positive), share)
     counted = None
     if average is not None:
         counted = valid & (loss > 0) if average == "nonzero" else valid
@@ -395,7 +412,7 @@ def _batch_triplet_kernel(embeddings: Tensor, labels: Tensor, *, margin: float, 
         count = torch.where(count == 0, 1.0, count)
         total = total / count
         grad /= count
-    return total, (backward(grad),)
+    return total, (backward(grad, mining == "hard"),)
 
 
 def _in_batch(embeddings: Any, labels: Any, weight: Any) -> bool:
