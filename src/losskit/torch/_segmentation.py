@@ -40,8 +40,11 @@ from ._fused import FLOATS, fused
 Tensor = torch.Tensor
 Terms = Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]
 
-_CHUNK = 1 << 18
-"""Elements of ``pred`` per chunk (1 MiB in float32): a chunk's temporaries stay cache-sized."""
+_CHUNK = 1 << 19
+"""Elements of ``pred`` per chunk (2 MiB in float32). Measured from 2^18 to 2^22 on a 2-core EPYC,
+2^19 was fastest on every shape tried (16x4x256x256 Dice 10.2 -> 8.3 ms against 2^18, 2^22 2.5x
+slower): few enough chunks to share out the cost of each operation's call, small enough for the
+temporaries to stay in the last-level cache."""
 
 
 @dataclass(frozen=True)
