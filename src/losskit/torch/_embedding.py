@@ -154,9 +154,12 @@ def triplet(anchor: Any, positive: Any, negative: Any, *, margin: float = 1.0, d
                                      reduction=reduction)
         # torch's norm squares unscaled: beyond ~1e19 (float32) a distance overflows, which the
         # reference path's scaled norm does not
-        if checks.any_true(xp, ~torch.isfinite(loss).all()):
-            return NotImplemented
-        return loss
+        # (a reduced loss is read as one number: a test of the tensor costs three more operations)
+        if loss.ndim == 0 and checks.active(xp):
+            overflow = not math.isfinite(float(loss.detach()))
+        else:
+            overflow = checks.any_true(xp, ~torch.isfinite(loss).all())
+        return NotImplemented if overflow else loss
     options = {"margin": m, "distance": kind, "swap": swap, "eps": e, "reduction": reduction}
     return fused(_triplet_kernel, "triplet", (anchor, positive, negative), options, n_grad=3, axes=(-1,))
 
