@@ -22,8 +22,8 @@ def _wide(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Ten
 
 def _blocks(rng: np.random.Generator, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
     """Residuals from 1e-9 to 1e3 over 2.3 blocks of the log-cosh kernel: the last one shorter."""
-    r = 10.0 ** rng.uniform(-9, 3, size=(3, 50_000)) * rng.choice([-1.0, 1.0], size=(3, 50_000))
-    target = rng.normal(size=(3, 50_000))
+    r = 10.0 ** rng.uniform(-9, 3, size=(3, 200_000)) * rng.choice([-1.0, 1.0], size=(3, 200_000))
+    target = rng.normal(size=(3, 200_000))
     return (torch.tensor(target + r, dtype=dtype), torch.tensor(target, dtype=dtype)), {}
 
 

@@ -48,8 +48,10 @@ from ._fused import FLOATS, fused, plain_pair
 
 Tensor = torch.Tensor
 
-_BLOCK = 1 << 18
-"""Elements per block (1 MiB in float32): a block's temporaries stay in the caches."""
+_BLOCK = 1 << 19
+"""Elements per block (2 MiB in float32): a block's temporaries stay in the last-level cache. Of 2^17
+to 2^20, 2^19 was the fastest for the softmax focal loss at 8192x1000 (20.0 -> 17.7 ms against 2^18)
+and as fast as 2^18 for the sigmoid one."""
 
 _SPARSE_BLOCK = 1 << 20
 """Elements per block of the sparse softmax kernel: it has no block-sized temporary (it works in
