@@ -336,7 +336,12 @@ def _example(case: Case, data: st.DataObject, tally: Tally) -> None:
             # a margin below an ulp of the scores: which side of a kink an entry is on depends on the
             # order of the rounding (m + s_j - s_y), so the gradients may pick different subgradients
             if not (extreme == "large" and "margin" in inspect.signature(case.fn).parameters):
-                fast_error = max([fast_error, *(_error(g, r) for g, r in zip(grads, ref_grads, strict=True))])
+                # an in-batch loss's gradient entry sums terms over the batch, which may cancel to far
+                # below the largest of them: the two paths' roundings differ by an ulp of that
+                def size(r: np.ndarray) -> float:
+                    return float(np.max(np.abs(r), initial=0.0)) if case.batch else 0.0
+
+                fast_error = max([fast_error, *(_error(g, r, size(r)) for g, r in zip(grads, ref_grads, strict=True))])
             assert fast_error <= _tolerance(case, kwargs, dtype, FAST_TOLERANCE), (
                 f"fast path {value}, {grads} vs reference {ref}, {ref_grads}")
 
