@@ -213,7 +213,8 @@ def _pull(m: Tensor, a: Tensor, sparse: bool) -> Tensor:
         return torch.addmm(m @ a, m.T, a)
     i, j = m.nonzero(as_tuple=True)
     w = m[i, j].unsqueeze(1)
-    return torch.zeros_like(a).index_add_(0, i, a[j] * w).index_add_(0, j, a[i] * w)
+    # (the gathered rows are scaled in place: one (nnz, D) temporary at a time)
+    return torch.zeros_like(a).index_add_(0, i, a[j].mul_(w)).index_add_(0, j, a[i].mul_(w))
 
 
 def _gram_backward(x: Tensor, m: Tensor, sparse: bool) -> Tensor:
@@ -367,34 +368,31 @@ def _triplets(d: Tensor, labels: Tensor, margin: float, semi_hard: bool,
     return loss.to(d.dtype), grad, counted
 
 
-def _closest(d: Tensor, negative: Tensor) -> tuple[Tensor, Tensor]:
-    """Each anchor's closest negative distance (``+inf`` without one), ``(N, 1)``, and where it is."""
-    near = torch.where(negative, d, math.inf)
-    closest = near.amin(1, keepdim=True)
-    return closest, near == closest
-
-
 def _hard(d: Tensor, labels: Tensor, margin: float, average: str | None) -> tuple[Tensor, Tensor, Tensor | None]:
     """Batch-hard mining, as :func:`_triplets`: each anchor's one triplet, from masked row extrema
-    (no sorting: only the farthest positive counts)."""
+    (no sorting: only the farthest positive counts). One ``(N, N)`` float buffer serves for the
+    masked positives, then the masked negatives, then the gradient; one boolean mask of the pairs
+    of a class (the diagonal included, whose distance is 0) for both kinds of pairs."""
     n = d.shape[0]
-    positive, negative = _pairs(labels)
-    count = positive.sum(1, keepdim=True)
-    # the reference's max over where(positive, d, 0): at least 0
-    masked = torch.where(positive, d, 0.0)
+    same = labels.unsqueeze(1) == labels.unsqueeze(0)
+    count = same.sum(1, keepdim=True) - 1  # positives: not the anchor itself
+    # the reference's max over where(positive, d, 0): at least 0; the diagonal's 0 changes nothing
+    masked = torch.where(same, d, 0.0)
     farthest = masked.amax(1, keepdim=True)
-    closest, bottom = _closest(d, negative)
+    # amax and amin share the gradient among ties: the masked zeros are ties of a farthest 0,
+    # whose shares go nowhere
+    top = masked == farthest
+    ties = top.sum(1, keepdim=True)
+    near = masked.copy_(d).masked_fill_(same, math.inf)  # inf: no negative
+    closest = near.amin(1, keepdim=True)
+    bottom = near == closest
     valid = (count > 0) & (count < n - 1)
     v = (farthest - closest).add_(margin)
     loss = torch.where(valid, v.clamp(min=0.0), 0.0)
-    # amax and amin share the gradient among ties: the masked zeros are ties of a farthest 0,
-    # whose shares go nowhere
     slope = (valid & (v >= 0)).to(d.dtype)
-    top = masked == farthest
-    share = slope / top.sum(1, keepdim=True)
-    grad = bottom.to(d.dtype)  # (a sum of booleans would take an int64 copy)
+    grad = masked.copy_(bottom)
     grad.mul_(slope.neg().div_(grad.sum(1, keepdim=True)))
-    grad.addcmul_(top.logical_and_(positive), share)
+    grad.addcmul_(top.logical_and_(same).fill_diagonal_(False), slope.div_(ties))
     counted = None
     if average is not None:
         counted = valid & (loss > 0) if average == "nonzero" else valid
