@@ -198,6 +198,13 @@ def _scale(case: Case, exact: tuple[np.ndarray, ...], shape: tuple[int, ...]) ->
     return np.max([np.max(x.reshape((*shape, -1)), axis=-1) for x in outputs], axis=0)
 
 
+def _gradient_scale(case: Case, grad: np.ndarray) -> float:
+    """The scale of a gradient's rounding: an in-batch loss's entry sums terms over the batch, which
+    may cancel to far below the largest of them, and two paths' roundings differ by an ulp of that;
+    other gradients are compared entry by entry (0)."""
+    return float(np.max(np.abs(grad), initial=0.0)) if case.batch else 0.0
+
+
 def _error(got: np.ndarray, want: np.ndarray, scale: np.ndarray | float = 0.0,
            where: np.ndarray | bool = True) -> float:
     """The largest ``|got - want| / max(|want|, 1, scale)`` where ``where``, ignoring equal values
@@ -336,12 +343,8 @@ def _example(case: Case, data: st.DataObject, tally: Tally) -> None:
             # a margin below an ulp of the scores: which side of a kink an entry is on depends on the
             # order of the rounding (m + s_j - s_y), so the gradients may pick different subgradients
             if not (extreme == "large" and "margin" in inspect.signature(case.fn).parameters):
-                # an in-batch loss's gradient entry sums terms over the batch, which may cancel to far
-                # below the largest of them: the two paths' roundings differ by an ulp of that
-                def size(r: np.ndarray) -> float:
-                    return float(np.max(np.abs(r), initial=0.0)) if case.batch else 0.0
-
-                fast_error = max([fast_error, *(_error(g, r, size(r)) for g, r in zip(grads, ref_grads, strict=True))])
+                fast_error = max([fast_error, *(_error(g, r, _gradient_scale(case, r))
+                                                for g, r in zip(grads, ref_grads, strict=True))])
             assert fast_error <= _tolerance(case, kwargs, dtype, FAST_TOLERANCE), (
                 f"fast path {value}, {grads} vs reference {ref}, {ref_grads}")
 

@@ -54,12 +54,15 @@ def mae(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") 
     if not plain_pair(pred, target, weight):
         return NotImplemented
     reduction = checks.reduction(reduction)
-    if not (torch.is_grad_enabled() and pred.requires_grad):
-        return _target_checked(F.l1_loss(pred, target, reduction=reduction), target)
-    # F.l1_loss's backward is several times its forward (sign, then a broadcast multiply by the
-    # upstream gradient); the fused kernel's gradient is one sign and one scaling of the residual.
-    loss = fused(_mae_kernel, "mae", (pred, target), {"reduction": reduction}, n_grad=1)
-    return _target_checked(F.l1_loss(pred, target, reduction=reduction) if loss is NotImplemented else loss, target)
+    loss: Any = NotImplemented
+    if torch.is_grad_enabled() and pred.requires_grad:
+        # F.l1_loss's backward is several times its forward (sign, then a broadcast multiply by the
+        # upstream gradient); the fused kernel's gradient is one sign and one scaling of the residual.
+        # Without a gradient to compute, or with one for the target, torch's kernel takes the call.
+        loss = fused(_mae_kernel, "mae", (pred, target), {"reduction": reduction}, n_grad=1)
+    if loss is NotImplemented:
+        loss = F.l1_loss(pred, target, reduction=reduction)
+    return _target_checked(loss, target)
 
 
 def huber(pred: Any, target: Any, *, delta: float = 1.0, weight: Any = None, reduction: str = "mean") -> Any:
